@@ -1,0 +1,150 @@
+#include "common/grpc/server.h"
+
+#include <signal.h>
+
+#include <utility>
+
+#include "absl/strings/str_cat.h"
+#include "common/grpc/metrics_interceptor.h"
+#include "common/log/log.h"
+#include "common/metrics/build_info.h"
+#include "common/metrics/exposer.h"
+#include "common/metrics/registry.h"
+#include "grpcpp/ext/proto_server_reflection_plugin.h"
+#include "grpcpp/health_check_service_interface.h"
+#include "grpcpp/security/server_credentials.h"
+#include "grpcpp/server_builder.h"
+
+namespace iplus {
+
+Server::Server(ServerOptions options, std::shared_ptr<metrics::Registry> registry)
+    : options_(std::move(options)), registry_(std::move(registry)) {}
+
+Server::~Server() {
+  Shutdown();
+  if (probe_thread_.joinable()) probe_thread_.join();
+}
+
+void Server::AddService(grpc::Service* service) { services_.push_back(service); }
+
+void Server::SetReadinessProbe(std::function<absl::Status()> probe) { probe_ = std::move(probe); }
+
+int Server::metrics_port() const { return exposer_ ? exposer_->port() : 0; }
+
+bool Server::serving() const {
+  absl::MutexLock lock(&mu_);
+  return serving_;
+}
+
+absl::Status Server::Start() {
+  metrics::SetBuildInfo(*registry_, options_.service_name, options_.version);
+  if (!options_.metrics_address.empty()) {
+    auto exposer = metrics::Exposer::Create(options_.metrics_address);
+    if (!exposer.ok()) {
+      return absl::FailedPreconditionError(absl::StrCat("metrics address ",
+                                                        options_.metrics_address, ": ",
+                                                        exposer.status().message()));
+    }
+    exposer_ = std::move(*exposer);
+    exposer_->RegisterCollectable(registry_);
+  }
+
+  grpc::EnableDefaultHealthCheckService(true);
+  grpc::reflection::InitProtoReflectionServerBuilderPlugin();
+  grpc::ServerBuilder builder;
+  auto credentials = options_.credentials ? options_.credentials : grpc::InsecureServerCredentials();
+  builder.AddListeningPort(options_.grpc_address, credentials, &grpc_port_);
+  builder.SetMaxReceiveMessageSize(options_.max_message_bytes);
+  builder.SetMaxSendMessageSize(options_.max_message_bytes);
+  builder.AddChannelArgument(GRPC_ARG_KEEPALIVE_TIME_MS,
+                             static_cast<int>(absl::ToInt64Milliseconds(options_.keepalive_time)));
+  builder.AddChannelArgument(
+      GRPC_ARG_KEEPALIVE_TIMEOUT_MS,
+      static_cast<int>(absl::ToInt64Milliseconds(options_.keepalive_timeout)));
+  // Let clients keep idle connections alive with pings every 10 s or more.
+  builder.AddChannelArgument(GRPC_ARG_HTTP2_MIN_RECV_PING_INTERVAL_WITHOUT_DATA_MS, 10000);
+  builder.AddChannelArgument(GRPC_ARG_KEEPALIVE_PERMIT_WITHOUT_CALLS, 1);
+  for (grpc::Service* service : services_) builder.RegisterService(service);
+  std::vector<std::unique_ptr<grpc::experimental::ServerInterceptorFactoryInterface>> creators;
+  creators.push_back(MakeMetricsInterceptorFactory(*registry_));
+  builder.experimental().SetInterceptorCreators(std::move(creators));
+
+  server_ = builder.BuildAndStart();
+  if (server_ == nullptr || grpc_port_ == 0) {
+    server_.reset();
+    return absl::FailedPreconditionError(
+        absl::StrCat("cannot listen for gRPC on ", options_.grpc_address));
+  }
+  SetServing(probe_ ? probe_().ok() : true);
+  if (probe_) probe_thread_ = std::thread([this] { ProbeLoop(); });
+  log::Info("serving", {log::Field::Str("grpc_address", options_.grpc_address),
+                        log::Field::Int("grpc_port", grpc_port_),
+                        log::Field::Int("metrics_port", metrics_port()),
+                        log::Field::Bool("tls", options_.credentials != nullptr)});
+  return absl::OkStatus();
+}
+
+void Server::SetServing(bool serving) {
+  absl::MutexLock lock(&mu_);
+  if (shut_down_ || server_ == nullptr) return;
+  if (serving_ != serving) {
+    log::Write(serving ? log::Level::kInfo : log::Level::kWarning,
+               serving ? "health SERVING" : "health NOT_SERVING");
+  }
+  serving_ = serving;
+  // SetServingStatus(bool) applies to the overall status and every registered service.
+  server_->GetHealthCheckService()->SetServingStatus(serving);
+}
+
+void Server::ProbeLoop() {
+  while (!stop_probe_.WaitForNotificationWithTimeout(options_.probe_interval)) {
+    absl::Status status = probe_();
+    if (!status.ok() && serving()) {
+      log::Warn("readiness probe failed", {log::Field::Status("error", status)});
+    }
+    SetServing(status.ok());
+  }
+}
+
+void Server::Shutdown() {
+  {
+    absl::MutexLock lock(&mu_);
+    if (shut_down_ || server_ == nullptr) {
+      shut_down_ = true;
+      if (!stop_probe_.HasBeenNotified()) stop_probe_.Notify();
+      return;
+    }
+    server_->GetHealthCheckService()->SetServingStatus(false);
+    serving_ = false;
+    shut_down_ = true;
+  }
+  if (!stop_probe_.HasBeenNotified()) stop_probe_.Notify();
+  if (probe_thread_.joinable()) probe_thread_.join();
+  log::Info("draining", {log::Field::Int("drain_timeout_ms",
+                                         absl::ToInt64Milliseconds(options_.drain_timeout))});
+  server_->Shutdown(std::chrono::system_clock::now() +
+                    absl::ToChronoMilliseconds(options_.drain_timeout));
+  server_->Wait();
+  log::Info("stopped");
+}
+
+void BlockTerminationSignals() {
+  sigset_t set;
+  sigemptyset(&set);
+  sigaddset(&set, SIGTERM);
+  sigaddset(&set, SIGINT);
+  pthread_sigmask(SIG_BLOCK, &set, nullptr);
+}
+
+void Server::RunUntilSignal() {
+  sigset_t set;
+  sigemptyset(&set);
+  sigaddset(&set, SIGTERM);
+  sigaddset(&set, SIGINT);
+  int sig = 0;
+  sigwait(&set, &sig);
+  log::Info("signal received", {log::Field::Int("signal", sig)});
+  Shutdown();
+}
+
+}  // namespace iplus

@@ -1,0 +1,102 @@
+#pragma once
+
+// The one server bootstrap every iplus service uses: listening port, the standard
+// grpc.health.v1 service driven by a readiness probe, server reflection, keepalive and
+// message-size limits, the metrics interceptor, the /metrics endpoint, and a graceful
+// drain on shutdown.
+
+#include <functional>
+#include <memory>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/synchronization/mutex.h"
+#include "absl/synchronization/notification.h"
+#include "absl/time/time.h"
+#include "grpcpp/security/server_credentials.h"
+#include "grpcpp/server.h"
+#include "grpcpp/impl/codegen/service_type.h"
+
+namespace iplus::metrics {
+class Registry;
+class Exposer;
+}  // namespace iplus::metrics
+
+namespace iplus {
+
+struct ServerOptions {
+  // Service name for logs and iplus_build_info, e.g. "registry".
+  std::string service_name;
+  std::string version = "0.1.0";
+  // host:port; port 0 picks a free port (see Server::grpc_port()).
+  std::string grpc_address = "127.0.0.1:0";
+  // host:port for the plain-HTTP /metrics endpoint; empty disables it.
+  std::string metrics_address = "127.0.0.1:0";
+  // Null means plaintext.
+  std::shared_ptr<grpc::ServerCredentials> credentials;
+  int max_message_bytes = 32 * 1024 * 1024;
+  absl::Duration keepalive_time = absl::Seconds(30);
+  absl::Duration keepalive_timeout = absl::Seconds(10);
+  // How long Shutdown() lets in-flight calls finish before cancelling them.
+  absl::Duration drain_timeout = absl::Seconds(10);
+  // How often the readiness probe runs.
+  absl::Duration probe_interval = absl::Milliseconds(250);
+};
+
+// Lifecycle: construct, AddService..., SetReadinessProbe, Start, then Shutdown (or
+// RunUntilSignal). Services added must outlive the Server. Not copyable.
+class Server {
+ public:
+  // `registry` receives the gRPC series and build info; it must outlive the server.
+  Server(ServerOptions options, std::shared_ptr<metrics::Registry> registry);
+  ~Server();
+  Server(const Server&) = delete;
+  Server& operator=(const Server&) = delete;
+
+  // REQUIRES: before Start.
+  void AddService(grpc::Service* service);
+
+  // Called every probe_interval; OK means SERVING. Typically pings Redis. Without a probe
+  // the server is SERVING once started.
+  void SetReadinessProbe(std::function<absl::Status()> probe);
+
+  // Binds the ports and starts serving. FAILED_PRECONDITION if a port cannot be bound.
+  absl::Status Start();
+
+  int grpc_port() const { return grpc_port_; }
+  int metrics_port() const;
+  bool serving() const;
+
+  // Marks every service NOT_SERVING, stops accepting calls, lets in-flight calls finish
+  // within drain_timeout, then cancels what remains. Idempotent; thread-safe.
+  void Shutdown();
+
+  // Blocks until SIGTERM or SIGINT, then Shutdown(). REQUIRES: BlockTerminationSignals()
+  // was called at the start of main, before any thread was created.
+  void RunUntilSignal();
+
+ private:
+  void ProbeLoop();
+  void SetServing(bool serving);
+
+  ServerOptions options_;
+  std::shared_ptr<metrics::Registry> registry_;
+  std::vector<grpc::Service*> services_;
+  std::function<absl::Status()> probe_;
+  std::unique_ptr<grpc::Server> server_;
+  std::unique_ptr<metrics::Exposer> exposer_;
+  int grpc_port_ = 0;
+  std::thread probe_thread_;
+  absl::Notification stop_probe_;
+  mutable absl::Mutex mu_;
+  bool serving_ ABSL_GUARDED_BY(mu_) = false;
+  bool shut_down_ ABSL_GUARDED_BY(mu_) = false;
+};
+
+// Blocks SIGTERM and SIGINT in the calling thread and every thread it creates later, so
+// that Server::RunUntilSignal can receive them with sigwait.
+void BlockTerminationSignals();
+
+}  // namespace iplus
