@@ -18,7 +18,7 @@ class Registry;
 namespace iplus {
 
 // The factory keeps references into `registry`, which must outlive the server.
-std::unique_ptr<grpc::experimental::ServerInterceptorFactoryInterface> MakeMetricsInterceptorFactory(
-    metrics::Registry& registry);
+std::unique_ptr<grpc::experimental::ServerInterceptorFactoryInterface>
+MakeMetricsInterceptorFactory(metrics::Registry& registry);
 
 }  // namespace iplus

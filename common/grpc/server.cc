@@ -41,9 +41,8 @@ absl::Status Server::Start() {
   if (!options_.metrics_address.empty()) {
     auto exposer = metrics::Exposer::Create(options_.metrics_address);
     if (!exposer.ok()) {
-      return absl::FailedPreconditionError(absl::StrCat("metrics address ",
-                                                        options_.metrics_address, ": ",
-                                                        exposer.status().message()));
+      return absl::FailedPreconditionError(absl::StrCat(
+          "metrics address ", options_.metrics_address, ": ", exposer.status().message()));
     }
     exposer_ = std::move(*exposer);
     exposer_->RegisterCollectable(registry_);
@@ -52,7 +51,8 @@ absl::Status Server::Start() {
   grpc::EnableDefaultHealthCheckService(true);
   grpc::reflection::InitProtoReflectionServerBuilderPlugin();
   grpc::ServerBuilder builder;
-  auto credentials = options_.credentials ? options_.credentials : grpc::InsecureServerCredentials();
+  auto credentials =
+      options_.credentials ? options_.credentials : grpc::InsecureServerCredentials();
   builder.AddListeningPort(options_.grpc_address, credentials, &grpc_port_);
   builder.SetMaxReceiveMessageSize(options_.max_message_bytes);
   builder.SetMaxSendMessageSize(options_.max_message_bytes);

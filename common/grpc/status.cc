@@ -29,8 +29,7 @@ grpc::Status ToGrpcStatus(const absl::Status& status) {
   if (status.ok()) return grpc::Status::OK;
   auto code = static_cast<grpc::StatusCode>(status.code());
   if (FieldViolations(status).empty()) return grpc::Status(code, std::string(status.message()));
-  return grpc::Status(code, std::string(status.message()),
-                      ToRpcStatus(status).SerializeAsString());
+  return grpc::Status(code, std::string(status.message()), ToRpcStatus(status).SerializeAsString());
 }
 
 absl::Status FromGrpcStatus(const grpc::Status& status) {

@@ -47,9 +47,10 @@ TEST(LogTest, WritesOneJsonObjectPerLine) {
   ASSERT_TRUE(std::getline(in, line1));
   ASSERT_TRUE(std::getline(in, line2));
   EXPECT_FALSE(std::getline(in, extra)) << extra;
-  EXPECT_THAT(line1, MatchesRegex(R"(\{"time":"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9:.]+Z","level":"info",)"
-                                  R"("service":"registry","msg":"listening","grpc_address":)"
-                                  R"("127.0.0.1:1","pool":8,"tls":false,"ratio":0.5\})"));
+  EXPECT_THAT(line1,
+              MatchesRegex(R"(\{"time":"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9:.]+Z","level":"info",)"
+                           R"("service":"registry","msg":"listening","grpc_address":)"
+                           R"("127.0.0.1:1","pool":8,"tls":false,"ratio":0.5\})"));
   EXPECT_THAT(line2, HasSubstr(R"("level":"warning")"));
   EXPECT_THAT(line2, HasSubstr(R"("msg":"multi\nline \"quoted\"")"));
   EXPECT_THAT(line2, Not(HasSubstr("not shown")));

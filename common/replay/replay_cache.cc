@@ -24,7 +24,8 @@ ReplayCache::ReplayCache(Client* client, std::string prefix, absl::Duration ttl)
 
 absl::Status ReplayCache::ValidateRequestId(const std::string& request_id) {
   if (request_id.size() > kMaxRequestId) {
-    return InvalidField("request_id", absl::StrCat("must be at most ", kMaxRequestId, " characters"));
+    return InvalidField("request_id",
+                        absl::StrCat("must be at most ", kMaxRequestId, " characters"));
   }
   for (char c : request_id) {
     if (c <= ' ' || c > '~') {

@@ -77,17 +77,19 @@ int main(int argc, char** argv) {
   config.redis.connect_timeout = absl::Milliseconds(absl::GetFlag(FLAGS_redis_connect_timeout_ms));
 
   config.registry.region_prefix = absl::GetFlag(FLAGS_region);
-  if (absl::Status s = iplus::refdata::ValidateRegionPrefix(config.registry.region_prefix); !s.ok()) {
+  if (absl::Status s = iplus::refdata::ValidateRegionPrefix(config.registry.region_prefix);
+      !s.ok()) {
     iplus::log::Error("bad --region", {iplus::log::Field::Status("error", s)});
     return 2;
   }
   config.store.max_events = absl::GetFlag(FLAGS_max_events);
 
-  iplus::log::Info("starting", {iplus::log::Field::Str("grpc_address", config.server.grpc_address),
-                                iplus::log::Field::Str("metrics_address", config.server.metrics_address),
-                                iplus::log::Field::Str("redis_address", absl::GetFlag(FLAGS_redis_address)),
-                                iplus::log::Field::Bool("redis_auth", !config.redis.password.empty()),
-                                iplus::log::Field::Str("region", config.registry.region_prefix)});
+  iplus::log::Info("starting",
+                   {iplus::log::Field::Str("grpc_address", config.server.grpc_address),
+                    iplus::log::Field::Str("metrics_address", config.server.metrics_address),
+                    iplus::log::Field::Str("redis_address", absl::GetFlag(FLAGS_redis_address)),
+                    iplus::log::Field::Bool("redis_auth", !config.redis.password.empty()),
+                    iplus::log::Field::Str("region", config.registry.region_prefix)});
   for (const auto& name : *unknown) {
     iplus::log::Debug("environment variable is not a flag of this binary",
                       {iplus::log::Field::Str("name", name)});

@@ -30,10 +30,10 @@ bool Matches(const Query& q, const Enterprise& e) {
 }
 
 const char* OwnershipName(Ownership v) {
-  static const char* const kNames[] = {
-      "OWNERSHIP_UNSPECIFIED", "OWNERSHIP_STATE_OWNED",    "OWNERSHIP_COLLECTIVE",
-      "OWNERSHIP_PRIVATE",     "OWNERSHIP_JOINT_STOCK",    "OWNERSHIP_HMT_INVESTED",
-      "OWNERSHIP_FOREIGN_INVESTED", "OWNERSHIP_OTHER"};
+  static const char* const kNames[] = {"OWNERSHIP_UNSPECIFIED",      "OWNERSHIP_STATE_OWNED",
+                                       "OWNERSHIP_COLLECTIVE",       "OWNERSHIP_PRIVATE",
+                                       "OWNERSHIP_JOINT_STOCK",      "OWNERSHIP_HMT_INVESTED",
+                                       "OWNERSHIP_FOREIGN_INVESTED", "OWNERSHIP_OTHER"};
   int i = static_cast<int>(v);
   return i >= 0 && i <= kMaxOwnership ? kNames[i] : kNames[0];
 }

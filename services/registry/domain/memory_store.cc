@@ -64,7 +64,8 @@ absl::StatusOr<Enterprise> MemoryStore::Replace(const Enterprise& updated, Event
   absl::MutexLock lock(&mu_);
   if (!failure_.ok()) return failure_;
   auto it = enterprises_.find(updated.code);
-  if (it == enterprises_.end()) return absl::NotFoundError("enterprise " + updated.code + " not found");
+  if (it == enterprises_.end())
+    return absl::NotFoundError("enterprise " + updated.code + " not found");
   if (it->second.revision != updated.revision - 1) {
     return absl::AbortedError("enterprise " + updated.code + " changed concurrently");
   }

@@ -148,8 +148,9 @@ absl::Status Registry::ValidateContent(const EnterpriseContent& c,
   if (absl::Status s = refdata::ValidateIndustryCode(c.industry); !s.ok()) {
     add("industry", s.message());
   } else if (c.kind == OrganizationKind::kManufacturer && !refdata::IsManufacturing(c.industry)) {
-    add("industry", absl::StrCat("a manufacturer must be in manufacturing divisions C13-C43, got \"",
-                                 c.industry, "\""));
+    add("industry",
+        absl::StrCat("a manufacturer must be in manufacturing divisions C13-C43, got \"",
+                     c.industry, "\""));
   }
 
   int ownership = static_cast<int>(c.ownership);
@@ -167,7 +168,8 @@ absl::Status Registry::ValidateContent(const EnterpriseContent& c,
   for (const auto& [k, val] : c.labels) {
     if (!ValidLabelKey(k)) {
       add(absl::StrCat("labels[", k, "]"),
-          "key must be 1-63 characters of a-z, 0-9, '_', '-', '.', starting with a letter or digit");
+          "key must be 1-63 characters of a-z, 0-9, '_', '-', '.', starting with a letter or "
+          "digit");
     } else if (val.size() > kMaxLabelValueBytes || !ValidUtf8(val)) {
       add(absl::StrCat("labels[", k, "]"),
           absl::StrCat("value must be valid UTF-8 of at most ", kMaxLabelValueBytes, " bytes"));
@@ -183,15 +185,17 @@ absl::Status Registry::ValidateQuery(const Query& q) const {
   }
   if (!absl::StartsWith(q.region_prefix, config_.region_prefix) &&
       !absl::StartsWith(config_.region_prefix, q.region_prefix)) {
-    return InvalidField("scope.region_prefix",
-                        absl::StrCat("\"", q.region_prefix, "\" is outside this instance's region \"",
-                                     config_.region_prefix, "\""));
+    return InvalidField(
+        "scope.region_prefix",
+        absl::StrCat("\"", q.region_prefix, "\" is outside this instance's region \"",
+                     config_.region_prefix, "\""));
   }
   if (absl::Status s = refdata::ValidateIndustryPrefix(q.industry_prefix); !s.ok()) {
     return InvalidField("scope.industry_prefix", s.message());
   }
   if (static_cast<int>(q.ownership) < 0 || static_cast<int>(q.ownership) > kMaxOwnership) {
-    return InvalidField("scope.ownership", absl::StrCat("unknown value ", static_cast<int>(q.ownership)));
+    return InvalidField("scope.ownership",
+                        absl::StrCat("unknown value ", static_cast<int>(q.ownership)));
   }
   if (static_cast<int>(q.size) < 0 || static_cast<int>(q.size) > kMaxEnterpriseSize) {
     return InvalidField("scope.size", absl::StrCat("unknown value ", static_cast<int>(q.size)));
@@ -234,8 +238,8 @@ absl::StatusOr<std::vector<absl::StatusOr<CreateResult>>> Registry::BatchCreate(
     const std::vector<std::pair<std::string, EnterpriseContent>>& items) {
   if (items.empty()) return InvalidField("requests", "must hold at least one item");
   if (static_cast<int>(items.size()) > config_.max_batch) {
-    return InvalidField("requests", absl::StrCat("at most ", config_.max_batch, " items, got ",
-                                                 items.size()));
+    return InvalidField("requests",
+                        absl::StrCat("at most ", config_.max_batch, " items, got ", items.size()));
   }
   std::vector<absl::StatusOr<CreateResult>> out(items.size(), absl::UnknownError("unset"));
   std::vector<Enterprise> valid;
@@ -246,8 +250,8 @@ absl::StatusOr<std::vector<absl::StatusOr<CreateResult>>> Registry::BatchCreate(
     const auto& [code, content] = items[i];
     std::string prefix = absl::StrCat("requests[", i, "]");
     std::vector<FieldViolation> v;
-    for (const absl::Status& s : {ValidateCode(code, "enterprise.code"),
-                                  ValidateContent(content, "enterprise")}) {
+    for (const absl::Status& s :
+         {ValidateCode(code, "enterprise.code"), ValidateContent(content, "enterprise")}) {
       for (auto& fv : FieldViolations(PrefixFields(s, prefix))) v.push_back(fv);
     }
     if (!v.empty()) {
@@ -302,8 +306,8 @@ absl::StatusOr<Enterprise> Registry::Get(const std::string& code) {
 
 absl::StatusOr<BatchGetResult> Registry::BatchGet(const std::vector<std::string>& codes) {
   if (static_cast<int>(codes.size()) > config_.max_batch) {
-    return InvalidField("codes", absl::StrCat("at most ", config_.max_batch, " codes, got ",
-                                              codes.size()));
+    return InvalidField("codes",
+                        absl::StrCat("at most ", config_.max_batch, " codes, got ", codes.size()));
   }
   for (size_t i = 0; i < codes.size(); ++i) {
     if (absl::Status s = ValidateCode(codes[i], absl::StrCat("codes[", i, "]")); !s.ok()) return s;
@@ -358,20 +362,17 @@ absl::StatusOr<Enterprise> Registry::Update(const std::string& code,
     return InvalidField("update_mask", "must name at least one field to update");
   }
   static const std::map<std::string, UpdateField> kPaths = {
-      {"name", UpdateField::kName},
-      {"region", UpdateField::kRegion},
-      {"industry", UpdateField::kIndustry},
-      {"ownership", UpdateField::kOwnership},
-      {"size", UpdateField::kSize},
-      {"key_enterprise", UpdateField::kKeyEnterprise},
-      {"kind", UpdateField::kKind},
-      {"labels", UpdateField::kLabels}};
+      {"name", UpdateField::kName},         {"region", UpdateField::kRegion},
+      {"industry", UpdateField::kIndustry}, {"ownership", UpdateField::kOwnership},
+      {"size", UpdateField::kSize},         {"key_enterprise", UpdateField::kKeyEnterprise},
+      {"kind", UpdateField::kKind},         {"labels", UpdateField::kLabels}};
   std::set<UpdateField> fields;
   for (const std::string& path : mask_paths) {
     auto it = kPaths.find(path);
     if (it == kPaths.end()) {
       return InvalidField("update_mask",
-                          absl::StrCat("\"", path, "\" is not an updatable field (updatable: name, "
+                          absl::StrCat("\"", path,
+                                       "\" is not an updatable field (updatable: name, "
                                        "region, industry, ownership, size, key_enterprise, kind, "
                                        "labels)"));
     }

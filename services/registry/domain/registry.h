@@ -31,7 +31,16 @@ struct RegistryConfig {
 };
 
 // Updatable enterprise fields, as named in update masks.
-enum class UpdateField { kName, kRegion, kIndustry, kOwnership, kSize, kKeyEnterprise, kKind, kLabels };
+enum class UpdateField {
+  kName,
+  kRegion,
+  kIndustry,
+  kOwnership,
+  kSize,
+  kKeyEnterprise,
+  kKind,
+  kLabels
+};
 
 struct ListPage {
   std::vector<Enterprise> enterprises;
@@ -85,9 +94,8 @@ class Registry {
 
   absl::StatusOr<LinkResult> CreateLink(const Link& link);
   absl::Status DeleteLink(const Link& link);
-  absl::StatusOr<std::pair<std::vector<Link>, std::string>> ListLinks(const std::string& code,
-                                                                      int page_size,
-                                                                      const std::string& page_token);
+  absl::StatusOr<std::pair<std::vector<Link>, std::string>> ListLinks(
+      const std::string& code, int page_size, const std::string& page_token);
 
   absl::StatusOr<EventsPage> ListEvents(int64_t after_version, int page_size);
 

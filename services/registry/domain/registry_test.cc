@@ -4,11 +4,11 @@
 #include <string>
 #include <thread>
 
+#include "absl/strings/str_format.h"
 #include "common/clock/clock.h"
 #include "common/refdata/credit_code.h"
 #include "common/status/status.h"
 #include "common/testing/status_matchers.h"
-#include "absl/strings/str_format.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "services/registry/domain/memory_store.h"
@@ -26,9 +26,7 @@ constexpr char kCodeA[] = "91350100M000100Y43";  // region 350100 (Fuzhou)
 constexpr char kCodeB[] = "91110000100006485K";  // region 110000 (Beijing)
 
 // The n-th synthetic valid credit code: digits in the organisation body.
-std::string CodeN(int n) {
-  return refdata::CompleteCreditCode(absl::StrFormat("91440100%08d", n));
-}
+std::string CodeN(int n) { return refdata::CompleteCreditCode(absl::StrFormat("91440100%08d", n)); }
 
 EnterpriseContent Manufacturer(const std::string& region = "440103") {
   EnterpriseContent c;
@@ -400,9 +398,8 @@ TEST_F(RegistryTest, CountGroupsAndTotals) {
   auto by_province = registry_.Count(Query{}, Dimension::kProvince);
   ASSERT_THAT(by_province, IsOk());
   EXPECT_EQ(by_province->total, 11);
-  EXPECT_THAT(by_province->groups,
-              ElementsAre(std::make_pair(std::string("350000"), int64_t{4}),
-                          std::make_pair(std::string("440000"), int64_t{7})));
+  EXPECT_THAT(by_province->groups, ElementsAre(std::make_pair(std::string("350000"), int64_t{4}),
+                                               std::make_pair(std::string("440000"), int64_t{7})));
   Query q;
   q.region_prefix = "44";
   auto by_division = registry_.Count(q, Dimension::kIndustryDivision);
@@ -448,7 +445,8 @@ TEST_F(RegistryTest, LinksBetweenExistingActiveEnterprises) {
   EXPECT_THAT(registry_.CreateLink(link), StatusIs(absl::StatusCode::kAlreadyExists));
 
   Link missing{CodeN(2), CodeN(3), LinkType::kLogistics, "", {}};
-  EXPECT_THAT(registry_.CreateLink(missing), StatusIs(absl::StatusCode::kNotFound, HasSubstr(CodeN(3))));
+  EXPECT_THAT(registry_.CreateLink(missing),
+              StatusIs(absl::StatusCode::kNotFound, HasSubstr(CodeN(3))));
   Link self{CodeN(2), CodeN(2), LinkType::kLogistics, "", {}};
   EXPECT_EQ(FirstField(registry_.CreateLink(self).status()), "link.to_code");
   Link untyped{CodeN(2), CodeN(1), LinkType::kUnspecified, "", {}};

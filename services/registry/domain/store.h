@@ -37,7 +37,7 @@ enum class LinkChange { kApplied, kAlreadyDone, kMissingEnterprise, kArchivedEnt
 
 struct LinkResult {
   LinkChange change = LinkChange::kApplied;
-  Link link;  // the stored link (kApplied or kAlreadyDone on create)
+  Link link;                   // the stored link (kApplied or kAlreadyDone on create)
   std::string offending_code;  // for kMissingEnterprise / kArchivedEnterprise
 };
 

@@ -27,10 +27,11 @@ grpc::Status RegistryServiceImpl::Replayable(const char* method, const std::stri
   }
   absl::Status status = call();
   if (status.ok()) {
-    absl::Status stored = replay_->Store(method, request_id, request_bytes, resp->SerializeAsString());
+    absl::Status stored =
+        replay_->Store(method, request_id, request_bytes, resp->SerializeAsString());
     if (!stored.ok()) {
-      log::Warn("request id not recorded", {log::Field::Str("method", method),
-                                             log::Field::Status("error", stored)});
+      log::Warn("request id not recorded",
+                {log::Field::Str("method", method), log::Field::Status("error", stored)});
     }
   }
   return ToGrpcStatus(status);
@@ -119,9 +120,9 @@ grpc::Status RegistryServiceImpl::ArchiveEnterprise(grpc::ServerContext*,
 grpc::Status RegistryServiceImpl::ListEnterprises(grpc::ServerContext*,
                                                   const v1::ListEnterprisesRequest* req,
                                                   v1::ListEnterprisesResponse* resp) {
-  auto page = registry_->List(
-      QueryFromProto(req->scope(), req->name_prefix(), req->include_archived()), req->page_size(),
-      req->page_token());
+  auto page =
+      registry_->List(QueryFromProto(req->scope(), req->name_prefix(), req->include_archived()),
+                      req->page_size(), req->page_token());
   if (!page.ok()) return ToGrpcStatus(page.status());
   for (const auto& e : page->enterprises) ToProto(e, resp->add_enterprises());
   resp->set_next_page_token(page->next_page_token);
@@ -148,22 +149,23 @@ grpc::Status RegistryServiceImpl::ExportEnterprises(
     grpc::ServerContext* ctx, const v1::ExportEnterprisesRequest* req,
     grpc::ServerWriter<v1::ExportEnterprisesResponse>* writer) {
   bool client_gone = false;
-  absl::Status s = registry_->Export(
-      QueryFromProto(req->scope(), "", req->include_archived()), req->batch_size(),
-      [&](const std::vector<Enterprise>& batch, int64_t version) {
-        if (ctx->IsCancelled()) {
-          client_gone = true;
-          return false;
-        }
-        v1::ExportEnterprisesResponse out;
-        out.set_registry_version(version);
-        for (const auto& e : batch) ToProto(e, out.add_enterprises());
-        if (!writer->Write(out)) {
-          client_gone = true;
-          return false;
-        }
-        return true;
-      });
+  absl::Status s = registry_->Export(QueryFromProto(req->scope(), "", req->include_archived()),
+                                     req->batch_size(),
+                                     [&](const std::vector<Enterprise>& batch, int64_t version) {
+                                       if (ctx->IsCancelled()) {
+                                         client_gone = true;
+                                         return false;
+                                       }
+                                       v1::ExportEnterprisesResponse out;
+                                       out.set_registry_version(version);
+                                       for (const auto& e : batch)
+                                         ToProto(e, out.add_enterprises());
+                                       if (!writer->Write(out)) {
+                                         client_gone = true;
+                                         return false;
+                                       }
+                                       return true;
+                                     });
   if (client_gone) return grpc::Status(grpc::StatusCode::CANCELLED, "client went away");
   return ToGrpcStatus(s);
 }

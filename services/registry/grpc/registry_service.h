@@ -26,16 +26,15 @@ class RegistryServiceImpl final : public v1::RegistryService::Service {
                                    v1::BatchGetEnterprisesResponse* resp) override;
   grpc::Status UpdateEnterprise(grpc::ServerContext* ctx, const v1::UpdateEnterpriseRequest* req,
                                 v1::UpdateEnterpriseResponse* resp) override;
-  grpc::Status ArchiveEnterprise(grpc::ServerContext* ctx,
-                                 const v1::ArchiveEnterpriseRequest* req,
+  grpc::Status ArchiveEnterprise(grpc::ServerContext* ctx, const v1::ArchiveEnterpriseRequest* req,
                                  v1::ArchiveEnterpriseResponse* resp) override;
   grpc::Status ListEnterprises(grpc::ServerContext* ctx, const v1::ListEnterprisesRequest* req,
                                v1::ListEnterprisesResponse* resp) override;
   grpc::Status CountEnterprises(grpc::ServerContext* ctx, const v1::CountEnterprisesRequest* req,
                                 v1::CountEnterprisesResponse* resp) override;
-  grpc::Status ExportEnterprises(grpc::ServerContext* ctx,
-                                 const v1::ExportEnterprisesRequest* req,
-                                 grpc::ServerWriter<v1::ExportEnterprisesResponse>* writer) override;
+  grpc::Status ExportEnterprises(
+      grpc::ServerContext* ctx, const v1::ExportEnterprisesRequest* req,
+      grpc::ServerWriter<v1::ExportEnterprisesResponse>* writer) override;
   grpc::Status CreateLink(grpc::ServerContext* ctx, const v1::CreateLinkRequest* req,
                           v1::CreateLinkResponse* resp) override;
   grpc::Status ListLinks(grpc::ServerContext* ctx, const v1::ListLinksRequest* req,

@@ -135,7 +135,9 @@ RedisStore::RedisStore(redis::Client* client, RedisStoreOptions options)
       create_link_script_(kCreateLinkLua),
       delete_link_script_(kDeleteLinkLua) {}
 
-std::string RedisStore::Key(absl::string_view suffix) const { return absl::StrCat(prefix_, suffix); }
+std::string RedisStore::Key(absl::string_view suffix) const {
+  return absl::StrCat(prefix_, suffix);
+}
 
 std::vector<std::string> RedisStore::IndexKeys(const Enterprise& e) const {
   const EnterpriseContent& c = e.content;
@@ -170,7 +172,7 @@ redis::Client::ScriptCall RedisStore::CreateCall(const Enterprise& e) const {
 }
 
 absl::StatusOr<CreateResult> RedisStore::CreateResultFrom(const Enterprise& e,
-                                                         const redis::Reply& reply) const {
+                                                          const redis::Reply& reply) const {
   if (reply.IsError()) return absl::InternalError(reply.str());
   if (!reply.IsArray() || reply.elements().size() != 4) return Unexpected(reply);
   const auto& el = reply.elements();
@@ -280,7 +282,8 @@ absl::StatusOr<Enterprise> RedisStore::Replace(const Enterprise& updated, EventT
   if (!reply.ok()) return reply.status();
   if (!reply->IsArray() || reply->elements().empty()) return Unexpected(*reply);
   int64_t outcome = reply->elements()[0].integer();
-  if (outcome == -1) return absl::NotFoundError(absl::StrCat("enterprise ", updated.code, " not found"));
+  if (outcome == -1)
+    return absl::NotFoundError(absl::StrCat("enterprise ", updated.code, " not found"));
   if (outcome == 0) {
     return absl::AbortedError(absl::StrCat("enterprise ", updated.code, " changed concurrently"));
   }
@@ -325,8 +328,8 @@ absl::StatusOr<std::string> RedisStore::ChooseIndex(const Query& q) {
   return candidates[best];
 }
 
-absl::StatusOr<ScanResult> RedisStore::Scan(const Query& query, const std::string& after,
-                                            int limit, int max_examined) {
+absl::StatusOr<ScanResult> RedisStore::Scan(const Query& query, const std::string& after, int limit,
+                                            int max_examined) {
   auto index = ChooseIndex(query);
   if (!index.ok()) return index.status();
   ScanResult out;
@@ -336,8 +339,8 @@ absl::StatusOr<ScanResult> RedisStore::Scan(const Query& query, const std::strin
     int want = std::min(max_examined - examined,
                         std::max(256, 2 * (limit - static_cast<int>(out.enterprises.size()))));
     std::string min = out.resume_after.empty() ? "-" : absl::StrCat("(", out.resume_after);
-    auto codes = client_->Command(
-        {"ZRANGE", *index, min, "+", "BYLEX", "LIMIT", "0", absl::StrCat(want)});
+    auto codes =
+        client_->Command({"ZRANGE", *index, min, "+", "BYLEX", "LIMIT", "0", absl::StrCat(want)});
     if (!codes.ok()) return codes.status();
     if (!codes->IsArray()) return Unexpected(*codes);
     std::vector<std::string> batch;
@@ -373,7 +376,8 @@ absl::StatusOr<std::map<std::string, int64_t>> RedisStore::Count(const Query& qu
   bool unfiltered = query.Canonical() == Query{}.Canonical();
   if (unfiltered) {
     // The maintained counts, read together with the version they belong to.
-    auto replies = client_->Pipeline({{"MULTI"}, {"HGETALL", Key("cnt")}, {"GET", Key("ver")}, {"EXEC"}});
+    auto replies =
+        client_->Pipeline({{"MULTI"}, {"HGETALL", Key("cnt")}, {"GET", Key("ver")}, {"EXEC"}});
     if (!replies.ok()) return replies.status();
     const redis::Reply& exec = replies->back();
     if (!exec.IsArray() || exec.elements().size() != 2) return Unexpected(exec);
@@ -407,13 +411,13 @@ absl::StatusOr<LinkResult> RedisStore::CreateLink(const Link& link) {
   v1::Link proto;
   ToProto(link, &proto);
   std::string lk = LinkKey(link);
-  auto reply = client_->Eval(
-      create_link_script_,
-      {Key(absl::StrCat("e:", link.from_code)), Key(absl::StrCat("e:", link.to_code)),
-       Key(absl::StrCat("lk:", lk)), Key(absl::StrCat("l:", link.from_code)),
-       Key(absl::StrCat("l:", link.to_code)), Key("ver"), Key("ev")},
-      {lk, proto.SerializeAsString(), absl::StrCat(Millis(link.create_time)),
-       absl::StrCat(options_.max_events), link.from_code, link.to_code});
+  auto reply =
+      client_->Eval(create_link_script_,
+                    {Key(absl::StrCat("e:", link.from_code)), Key(absl::StrCat("e:", link.to_code)),
+                     Key(absl::StrCat("lk:", lk)), Key(absl::StrCat("l:", link.from_code)),
+                     Key(absl::StrCat("l:", link.to_code)), Key("ver"), Key("ev")},
+                    {lk, proto.SerializeAsString(), absl::StrCat(Millis(link.create_time)),
+                     absl::StrCat(options_.max_events), link.from_code, link.to_code});
   if (!reply.ok()) return reply.status();
   if (!reply->IsArray() || reply->elements().empty()) return Unexpected(*reply);
   const auto& el = reply->elements();
@@ -422,14 +426,16 @@ absl::StatusOr<LinkResult> RedisStore::CreateLink(const Link& link) {
       return LinkResult{LinkChange::kApplied, link, ""};
     case 1: {
       v1::Link stored;
-      if (!stored.ParseFromString(el[1].str())) return absl::DataLossError("stored link does not parse");
+      if (!stored.ParseFromString(el[1].str()))
+        return absl::DataLossError("stored link does not parse");
       return LinkResult{LinkChange::kAlreadyDone, FromProto(stored), ""};
     }
     case 2:
-      return LinkResult{LinkChange::kMissingEnterprise, {},
-                        el[1].integer() == 1 ? link.from_code : link.to_code};
+      return LinkResult{
+          LinkChange::kMissingEnterprise, {}, el[1].integer() == 1 ? link.from_code : link.to_code};
     case 3:
-      return LinkResult{LinkChange::kArchivedEnterprise, {},
+      return LinkResult{LinkChange::kArchivedEnterprise,
+                        {},
                         el[1].integer() == 1 ? link.from_code : link.to_code};
   }
   return Unexpected(*reply);
@@ -437,12 +443,11 @@ absl::StatusOr<LinkResult> RedisStore::CreateLink(const Link& link) {
 
 absl::StatusOr<LinkResult> RedisStore::DeleteLink(const Link& link) {
   std::string lk = LinkKey(link);
-  auto reply = client_->Eval(
-      delete_link_script_,
-      {Key(absl::StrCat("lk:", lk)), Key(absl::StrCat("l:", link.from_code)),
-       Key(absl::StrCat("l:", link.to_code)), Key("ver"), Key("ev")},
-      {lk, absl::StrCat(absl::ToUnixMillis(absl::Now())), absl::StrCat(options_.max_events),
-       link.from_code, link.to_code});
+  auto reply = client_->Eval(delete_link_script_,
+                             {Key(absl::StrCat("lk:", lk)), Key(absl::StrCat("l:", link.from_code)),
+                              Key(absl::StrCat("l:", link.to_code)), Key("ver"), Key("ev")},
+                             {lk, absl::StrCat(absl::ToUnixMillis(absl::Now())),
+                              absl::StrCat(options_.max_events), link.from_code, link.to_code});
   if (!reply.ok()) return reply.status();
   if (!reply->IsArray() || reply->elements().empty()) return Unexpected(*reply);
   if (reply->elements()[0].integer() == 1) return LinkResult{LinkChange::kAlreadyDone, link, ""};
@@ -452,8 +457,8 @@ absl::StatusOr<LinkResult> RedisStore::DeleteLink(const Link& link) {
 absl::StatusOr<std::vector<Link>> RedisStore::ListLinks(const std::string& code,
                                                         const std::string& after, int limit) {
   std::string min = after.empty() ? "-" : absl::StrCat("(", after);
-  auto keys = client_->Command({"ZRANGE", Key(absl::StrCat("l:", code)), min, "+", "BYLEX",
-                                "LIMIT", "0", absl::StrCat(limit)});
+  auto keys = client_->Command({"ZRANGE", Key(absl::StrCat("l:", code)), min, "+", "BYLEX", "LIMIT",
+                                "0", absl::StrCat(limit)});
   if (!keys.ok()) return keys.status();
   std::vector<Link> out;
   if (!keys->IsArray() || keys->elements().empty()) return out;
@@ -471,11 +476,10 @@ absl::StatusOr<std::vector<Link>> RedisStore::ListLinks(const std::string& code,
 }
 
 absl::StatusOr<EventsPage> RedisStore::ListEvents(int64_t after_version, int limit) {
-  auto replies = client_->Pipeline(
-      {{"GET", Key("ver")},
-       {"XRANGE", Key("ev"), "-", "+", "COUNT", "1"},
-       {"XRANGE", Key("ev"), absl::StrCat(after_version + 1, "-0"), "+", "COUNT",
-        absl::StrCat(limit)}});
+  auto replies = client_->Pipeline({{"GET", Key("ver")},
+                                    {"XRANGE", Key("ev"), "-", "+", "COUNT", "1"},
+                                    {"XRANGE", Key("ev"), absl::StrCat(after_version + 1, "-0"),
+                                     "+", "COUNT", absl::StrCat(limit)}});
   if (!replies.ok()) return replies.status();
   for (const auto& r : *replies) {
     if (r.IsError()) return absl::InternalError(r.str());

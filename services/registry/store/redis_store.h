@@ -64,7 +64,8 @@ class RedisStore : public Store {
   std::string Key(absl::string_view suffix) const;
   std::vector<std::string> IndexKeys(const Enterprise& e) const;
   redis::Client::ScriptCall CreateCall(const Enterprise& e) const;
-  absl::StatusOr<CreateResult> CreateResultFrom(const Enterprise& e, const redis::Reply& reply) const;
+  absl::StatusOr<CreateResult> CreateResultFrom(const Enterprise& e,
+                                                const redis::Reply& reply) const;
   // The smallest index that holds every enterprise the query can match.
   absl::StatusOr<std::string> ChooseIndex(const Query& query);
 

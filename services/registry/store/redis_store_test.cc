@@ -6,13 +6,13 @@
 #include <cstdio>
 #include <set>
 
+#include "absl/strings/str_format.h"
 #include "absl/time/clock.h"
 #include "common/clock/clock.h"
 #include "common/redis/client.h"
 #include "common/refdata/credit_code.h"
 #include "common/testing/redis_server.h"
 #include "common/testing/status_matchers.h"
-#include "absl/strings/str_format.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "services/registry/domain/registry.h"
@@ -25,11 +25,10 @@ using ::iplus::test::StatusIs;
 using ::testing::ElementsAre;
 using ::testing::SizeIs;
 
-std::string CodeN(int n) {
-  return refdata::CompleteCreditCode(absl::StrFormat("91440100%08d", n));
-}
+std::string CodeN(int n) { return refdata::CompleteCreditCode(absl::StrFormat("91440100%08d", n)); }
 
-EnterpriseContent Manufacturer(const std::string& region = "440103", const std::string& industry = "C34") {
+EnterpriseContent Manufacturer(const std::string& region = "440103",
+                               const std::string& industry = "C34") {
   EnterpriseContent c;
   c.name = "Precision Parts";
   c.region = region;
@@ -135,9 +134,11 @@ TEST_F(RedisStoreTest, StaleRevisionIsAborted) {
   ASSERT_THAT(registry_->Create(CodeN(1), Manufacturer()), IsOk());
   Enterprise e = *store_->Get(CodeN(1));
   e.revision = 5;
-  EXPECT_THAT(store_->Replace(e, EventType::kEnterpriseUpdated), StatusIs(absl::StatusCode::kAborted));
+  EXPECT_THAT(store_->Replace(e, EventType::kEnterpriseUpdated),
+              StatusIs(absl::StatusCode::kAborted));
   e.code = CodeN(9);
-  EXPECT_THAT(store_->Replace(e, EventType::kEnterpriseUpdated), StatusIs(absl::StatusCode::kNotFound));
+  EXPECT_THAT(store_->Replace(e, EventType::kEnterpriseUpdated),
+              StatusIs(absl::StatusCode::kNotFound));
 }
 
 TEST_F(RedisStoreTest, PagingUsesTheSmallestIndexAndStaysStable) {
@@ -229,7 +230,8 @@ TEST_F(RedisStoreTest, UnreachableRedisIsUnavailableQuickly) {
   server_.Stop();
   absl::Time start = absl::Now();
   EXPECT_THAT(registry_->Get(CodeN(1)), StatusIs(absl::StatusCode::kUnavailable));
-  EXPECT_THAT(registry_->Create(CodeN(2), Manufacturer()), StatusIs(absl::StatusCode::kUnavailable));
+  EXPECT_THAT(registry_->Create(CodeN(2), Manufacturer()),
+              StatusIs(absl::StatusCode::kUnavailable));
   EXPECT_LT(absl::Now() - start, absl::Milliseconds(500));
 }
 

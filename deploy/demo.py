@@ -1,0 +1,127 @@
+#!/usr/bin/env python3
+"""A short tour of a running iplus instance through its gRPC API.
+
+Registers a handful of enterprises across provinces, links a platform operator to a
+manufacturer, shows a rejected request with the field it names, pages through a
+province, and counts enterprises by province. Running it again is harmless: creation
+is idempotent on the credit code.
+"""
+import argparse
+import sys
+import time
+
+ALPHABET = "0123456789ABCDEFGHJKLMNPQRTUWXY"
+ORG_WEIGHTS = [3, 7, 9, 10, 5, 8, 4, 2]
+
+
+def org_check(body8):
+    total = sum((int(c) if c.isdigit() else 10 + ord(c) - ord("A")) * w
+                for c, w in zip(body8, ORG_WEIGHTS))
+    c = 11 - total % 11
+    return "X" if c == 10 else "0" if c == 11 else str(c)
+
+
+def credit_code(region6, n):
+    """A valid 18-character Unified Social Credit Code (GB 32100-2015)."""
+    body = "%08d" % n
+    first17 = "91" + region6 + body + org_check(body)
+    total = sum(ALPHABET.index(c) * pow(3, i, 31) for i, c in enumerate(first17))
+    return first17 + ALPHABET[(31 - total % 31) % 31]
+
+
+def main():
+    p = argparse.ArgumentParser(description=__doc__)
+    p.add_argument("--stubs", required=True, help="folder with the generated Python stubs")
+    p.add_argument("--registry", default="127.0.0.1:50051")
+    p.add_argument("--list", metavar="REGION_PREFIX", help="only list this region and exit")
+    args = p.parse_args()
+    sys.path.insert(0, args.stubs)
+    import grpc
+    from google.rpc import error_details_pb2, status_pb2
+    from iplus.common.v1 import common_pb2 as common
+    from iplus.registry.v1 import registry_pb2 as reg
+    from iplus.registry.v1 import registry_pb2_grpc as reg_grpc
+
+    channel = grpc.insecure_channel(args.registry)
+    grpc.channel_ready_future(channel).result(timeout=15)
+    stub = reg_grpc.RegistryServiceStub(channel)
+    deadline = time.time() + 15
+    while True:  # the service answers UNAVAILABLE until its Redis is reachable
+        try:
+            stub.ListEnterprises(reg.ListEnterprisesRequest(page_size=1), timeout=2)
+            break
+        except grpc.RpcError as e:
+            if e.code() != grpc.StatusCode.UNAVAILABLE or time.time() > deadline:
+                raise
+
+    def show(region_prefix):
+        token, n = "", 0
+        while True:
+            page = stub.ListEnterprises(reg.ListEnterprisesRequest(
+                scope=common.Scope(region_prefix=region_prefix), page_size=5, page_token=token))
+            for e in page.enterprises:
+                n += 1
+                print("  %s  %-40s %s %s" % (e.code, e.name, e.region, e.industry))
+            token = page.next_page_token
+            if not token:
+                return n
+
+    if args.list is not None:
+        print("enterprises under region %s: %d" % (args.list, show(args.list)))
+        return
+
+    M = common.ORGANIZATION_KIND_MANUFACTURER
+    rows = [
+        ("440305", "Shenzhen Smart Electronics", "C39", common.OWNERSHIP_PRIVATE, common.ENTERPRISE_SIZE_LARGE, True, M),
+        ("440103", "Guangzhou Auto Parts", "C36", common.OWNERSHIP_JOINT_STOCK, common.ENTERPRISE_SIZE_MEDIUM, True, M),
+        ("440604", "Foshan Home Appliances", "C38", common.OWNERSHIP_PRIVATE, common.ENTERPRISE_SIZE_LARGE, False, M),
+        ("320505", "Suzhou Precision Machinery", "C34", common.OWNERSHIP_FOREIGN_INVESTED, common.ENTERPRISE_SIZE_MEDIUM, True, M),
+        ("330106", "Hangzhou Textile Group", "C17", common.OWNERSHIP_STATE_OWNED, common.ENTERPRISE_SIZE_LARGE, True, M),
+        ("110108", "Beijing Pharma Works", "C27", common.OWNERSHIP_STATE_OWNED, common.ENTERPRISE_SIZE_LARGE, True, M),
+        ("510107", "Chengdu Food Processing", "C13", common.OWNERSHIP_PRIVATE, common.ENTERPRISE_SIZE_SMALL, False, M),
+        ("440305", "Pearl River Industrial Cloud", "I64", common.OWNERSHIP_PRIVATE, common.ENTERPRISE_SIZE_MEDIUM, False,
+         common.ORGANIZATION_KIND_PLATFORM_OPERATOR),
+    ]
+    batch = reg.BatchCreateEnterprisesRequest()
+    codes = []
+    for i, (region, name, industry, own, size, key, kind) in enumerate(rows):
+        code = credit_code(region, 1000 + i)
+        codes.append(code)
+        batch.requests.add(enterprise=reg.Enterprise(
+            code=code, name=name, region=region, industry=industry, ownership=own, size=size,
+            key_enterprise=key, kind=kind))
+    result = stub.BatchCreateEnterprises(batch)
+    created = sum(1 for r in result.results if r.created)
+    print("registered %d enterprises (%d new, %d already there)"
+          % (len(result.results), created, len(result.results) - created))
+
+    link = stub.CreateLink(reg.CreateLinkRequest(link=reg.Link(
+        from_code=codes[-1], to_code=codes[0], type=reg.LINK_TYPE_PLATFORM_SERVICE,
+        note="cloud MES and predictive maintenance")))
+    print("linked %s -> %s (platform service)" % (link.link.from_code, link.link.to_code))
+
+    try:
+        stub.CreateEnterprise(reg.CreateEnterpriseRequest(enterprise=reg.Enterprise(
+            code=credit_code("440305", 9999), name="Nowhere Ltd", region="990000", industry="C39",
+            ownership=common.OWNERSHIP_PRIVATE, size=common.ENTERPRISE_SIZE_SMALL, kind=M)))
+    except grpc.RpcError as e:
+        fields = []
+        for key, value in e.trailing_metadata() or ():
+            if key == "grpc-status-details-bin":
+                st = status_pb2.Status.FromString(value)
+                for d in st.details:
+                    br = error_details_pb2.BadRequest()
+                    if d.Unpack(br):
+                        fields += [v.field for v in br.field_violations]
+        print("a bad request is refused: %s %s (fields: %s)" % (e.code().name, e.details(), ", ".join(fields)))
+
+    print("Guangdong (44), 5 per page:")
+    show("44")
+    counts = stub.CountEnterprises(reg.CountEnterprisesRequest(group_by=reg.DIMENSION_PROVINCE))
+    print("enterprises by province (registry version %d):" % counts.registry_version)
+    for g in counts.groups:
+        print("  %s  %d" % (g.key, g.count))
+
+
+if __name__ == "__main__":
+    main()
