@@ -78,7 +78,10 @@ function(add_service_test name)
   endif()
   add_executable(${name} ${ARG_SOURCES})
   target_link_libraries(${name} PRIVATE ${ARG_DEPS} iplus_warnings GTest::gmock GTest::gtest_main)
+  # Test names are "<binary>.<Suite>.<Test>", so `ctest -R <binary>` selects one binary
+  # and equal suite names in two binaries do not clash.
   gtest_discover_tests(${name}
+    TEST_PREFIX "${name}."
     DISCOVERY_TIMEOUT 60
     PROPERTIES LABELS ${ARG_LABEL} TIMEOUT ${ARG_TIMEOUT})
 endfunction()
