@@ -1,0 +1,342 @@
+"""End-to-end check of the services' /metrics endpoints.
+
+For every service given with --service NAME BINARY: starts it (free loopback ports, one
+private redis-server shared by all), makes a few gRPC calls so the gRPC server series
+exist, fetches /metrics and checks the expected series, runs the body through
+`promtool check metrics` (which must exit 0 and print nothing), then lets a real
+Prometheus server scrape every service and queries its HTTP API until the series are
+there. Finally every service must exit 0 on SIGTERM.
+
+Usage:
+  metrics_check.py --service registry BIN [--service NAME BIN ...]
+      [--service_flag NAME FLAG ...] --harness_dir DIR --redis_server BIN
+      --promtool BIN --prometheus BIN --protoc BIN --grpc_python_plugin BIN
+      --proto_root DIR --googleapis DIR --protobuf_include DIR
+"""
+
+import argparse
+import json
+import os
+import re
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.parse
+import urllib.request
+import uuid
+
+RPC_TIMEOUT_S = 10.0
+HTTP_TIMEOUT_S = 5.0
+SCRAPE_DEADLINE_S = 40.0
+
+harness = None  # iplus_harness, imported from --harness_dir
+
+
+# --- Per-service knowledge ------------------------------------------------------------
+#
+# protos: what to generate stubs for; exercise(target) makes calls and returns the
+# grpc_server_handled_total label sets (grpc_service, grpc_method, grpc_code) with the
+# minimum count each must have reached. A service without an entry is only probed with
+# the standard health check.
+
+GOOGLE_RPC_PROTOS = ["google/rpc/status.proto", "google/rpc/error_details.proto"]
+
+
+def exercise_registry(target):
+    import grpc
+    import uscc
+    from iplus.common.v1 import common_pb2 as common
+    from iplus.registry.v1 import registry_pb2 as pb
+    from iplus.registry.v1 import registry_pb2_grpc as rpc
+
+    service = "iplus.registry.v1.RegistryService"
+    codes = [uscc.make_code("440300", uscc.body_for(777 + i)) for i in range(3)]
+    with grpc.insecure_channel(target) as channel:
+        stub = rpc.RegistryServiceStub(channel)
+        for i, code in enumerate(codes):
+            stub.CreateEnterprise(pb.CreateEnterpriseRequest(
+                enterprise=pb.Enterprise(
+                    code=code, name="Metrics Probe %d" % i, region="440300", industry="C39",
+                    ownership=common.OWNERSHIP_PRIVATE, size=common.ENTERPRISE_SIZE_SMALL,
+                    kind=common.ORGANIZATION_KIND_MANUFACTURER),
+                request_id=str(uuid.uuid4())), timeout=RPC_TIMEOUT_S)
+        stub.GetEnterprise(pb.GetEnterpriseRequest(code=codes[0]), timeout=RPC_TIMEOUT_S)
+        stub.ListEnterprises(pb.ListEnterprisesRequest(page_size=2), timeout=RPC_TIMEOUT_S)
+        stub.CountEnterprises(pb.CountEnterprisesRequest(group_by=pb.DIMENSION_PROVINCE),
+                              timeout=RPC_TIMEOUT_S)
+        try:
+            stub.CreateEnterprise(pb.CreateEnterpriseRequest(
+                enterprise=pb.Enterprise(code=codes[0][:17] + "?", name="x")),
+                timeout=RPC_TIMEOUT_S)
+            raise AssertionError("an invalid CreateEnterprise succeeded")
+        except grpc.RpcError as e:
+            if e.code() != grpc.StatusCode.INVALID_ARGUMENT:
+                raise
+    return [
+        ((service, "CreateEnterprise", "OK"), len(codes)),
+        ((service, "CreateEnterprise", "InvalidArgument"), 1),
+        ((service, "GetEnterprise", "OK"), 1),
+        ((service, "ListEnterprises", "OK"), 1),
+        ((service, "CountEnterprises", "OK"), 1),
+    ]
+
+
+SERVICES = {
+    "registry": {
+        "protos": ["iplus/common/v1/common.proto", "iplus/registry/v1/registry.proto"],
+        "exercise": exercise_registry,
+        # Queried through Prometheus once it scrapes: (PromQL, minimum value).
+        "prometheus": [
+            ('grpc_server_handled_total{job="registry",grpc_method="CreateEnterprise",'
+             'grpc_code="OK"}', 1),
+        ],
+    },
+}
+
+
+# --- Prometheus text format ---------------------------------------------------------------
+
+_SAMPLE = re.compile(r'^([a-zA-Z_:][a-zA-Z0-9_:]*)(\{(.*)\})?\s+(\S+)(\s+-?\d+)?$')
+_LABEL = re.compile(r'\s*([a-zA-Z_][a-zA-Z0-9_]*)="((?:[^"\\]|\\.)*)"\s*,?')
+
+
+def parse_samples(text):
+    """[(name, {label: value}, float)] of every sample line; raises on a malformed one."""
+    samples = []
+    for line in text.splitlines():
+        if not line.strip() or line.startswith("#"):
+            continue
+        m = _SAMPLE.match(line)
+        if not m:
+            raise ValueError("malformed sample line: %r" % line)
+        labels, rest = {}, m.group(3) or ""
+        pos = 0
+        while pos < len(rest):
+            lm = _LABEL.match(rest, pos)
+            if not lm:
+                raise ValueError("malformed labels: %r" % line)
+            labels[lm.group(1)] = re.sub(r'\\(.)', lambda c: {"n": "\n"}.get(c.group(1),
+                                                                             c.group(1)),
+                                         lm.group(2))
+            pos = lm.end()
+        samples.append((m.group(1), labels, float(m.group(4))))
+    return samples
+
+
+def find(samples, name, **labels):
+    return [(ls, v) for n, ls, v in samples
+            if n == name and all(ls.get(k) == want for k, want in labels.items())]
+
+
+# --- Checks ---------------------------------------------------------------------------------
+
+class Checks:
+    def __init__(self):
+        self.failed = []
+        self.count = 0
+
+    def check(self, ok, what, detail=""):
+        self.count += 1
+        print("%s  %s%s" % ("ok  " if ok else "FAIL", what, (": " + detail) if detail and not ok
+                            else ""))
+        sys.stdout.flush()
+        if not ok:
+            self.failed.append(what)
+        return ok
+
+
+def http_get(url):
+    with urllib.request.urlopen(url, timeout=HTTP_TIMEOUT_S) as r:
+        return r.status, r.headers.get("Content-Type", ""), r.read().decode()
+
+
+def check_endpoint(checks, svc, handled, promtool):
+    status, ctype, body = http_get(svc.metrics_url)
+    name = svc.name
+    checks.check(status == 200, "%s: GET /metrics is 200" % name, str(status))
+    checks.check(ctype.startswith("text/plain"), "%s: text/plain content type" % name, ctype)
+    try:
+        samples = parse_samples(body)
+    except ValueError as e:
+        checks.check(False, "%s: /metrics parses" % name, str(e))
+        return
+    checks.check(bool(find(samples, "grpc_server_started_total")),
+                 "%s: grpc_server_started_total present" % name)
+    checks.check(bool(find(samples, "grpc_server_handling_seconds_bucket")),
+                 "%s: grpc_server_handling_seconds_bucket present" % name)
+    checks.check(any(n.startswith("iplus_redis_command_duration_seconds") for n, _, _ in samples),
+                 "%s: iplus_redis_command_duration_seconds present" % name)
+    build = find(samples, "iplus_build_info", service=name)
+    checks.check(len(build) == 1 and build[0][1] == 1.0,
+                 '%s: iplus_build_info{service="%s"} 1' % (name, name), repr(build))
+    for (grpc_service, method, code), minimum in handled:
+        got = find(samples, "grpc_server_handled_total", grpc_type="unary",
+                   grpc_service=grpc_service, grpc_method=method, grpc_code=code)
+        value = got[0][1] if len(got) == 1 else None
+        checks.check(value is not None and value >= minimum,
+                     '%s: grpc_server_handled_total{grpc_type="unary",grpc_service="%s",'
+                     'grpc_method="%s",grpc_code="%s"} >= %d' % (name, grpc_service, method,
+                                                                code, minimum),
+                     "got %r" % (got,))
+        if code == "OK":
+            buckets = find(samples, "grpc_server_handling_seconds_bucket",
+                           grpc_service=grpc_service, grpc_method=method, le="+Inf")
+            checks.check(len(buckets) == 1 and buckets[0][1] >= minimum,
+                         '%s: grpc_server_handling_seconds_bucket{grpc_method="%s",le="+Inf"} '
+                         '>= %d' % (name, method, minimum), repr(buckets))
+
+    proc = subprocess.run([promtool, "check", "metrics"], input=body.encode(),
+                          stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=60)
+    output = (proc.stdout + proc.stderr).decode(errors="replace").strip()
+    checks.check(proc.returncode == 0 and not output,
+                 "%s: promtool check metrics is clean" % name,
+                 "exit %d: %s" % (proc.returncode, output))
+
+
+def prometheus_query(base, query):
+    url = base + "/api/v1/query?" + urllib.parse.urlencode({"query": query})
+    _, _, body = http_get(url)
+    data = json.loads(body)
+    if data.get("status") != "success":
+        raise RuntimeError("query %s failed: %s" % (query, body))
+    return [float(r["value"][1]) for r in data["data"]["result"]]
+
+
+def check_prometheus(checks, stack, prometheus, work_dir):
+    lines = ["global:", "  scrape_interval: 1s", "  scrape_timeout: 1s",
+             "  evaluation_interval: 1s", "scrape_configs:"]
+    for svc in stack.services:
+        lines += ["  - job_name: %s" % svc.name,
+                  "    static_configs:",
+                  "      - targets: ['127.0.0.1:%d']" % svc.metrics_port]
+    config = os.path.join(work_dir, "prometheus.yml")
+    with open(config, "w") as f:
+        f.write("\n".join(lines) + "\n")
+
+    proc = None
+    for attempt in range(3):
+        port = harness.free_port()
+        base = "http://127.0.0.1:%d" % port
+        proc = harness.Process("prometheus", [
+            prometheus, "--config.file=" + config,
+            "--storage.tsdb.path=" + os.path.join(work_dir, "tsdb-%d" % attempt),
+            "--web.listen-address=127.0.0.1:%d" % port],
+            os.path.join(work_dir, "prometheus-%d.log" % attempt))
+        try:
+            harness.wait_http_ok(base + "/-/ready", proc, time.monotonic() + 30.0)
+            break
+        except RuntimeError as e:
+            proc.terminate()
+            proc = None
+            error = e
+    if proc is None:
+        checks.check(False, "prometheus starts", str(error))
+        return
+    try:
+        wanted = []
+        for svc in stack.services:
+            wanted.append(('up{job="%s"}' % svc.name, 1))
+            wanted += SERVICES.get(svc.name, {}).get("prometheus", [])
+        deadline = time.monotonic() + SCRAPE_DEADLINE_S
+        pending = list(wanted)
+        last = {}
+        while pending and time.monotonic() < deadline:
+            for query, minimum in list(pending):
+                try:
+                    values = prometheus_query(base, query)
+                except (OSError, RuntimeError, ValueError) as e:
+                    last[query] = str(e)
+                    continue
+                last[query] = values
+                if values and all(v >= minimum for v in values):
+                    pending.remove((query, minimum))
+            if pending:
+                time.sleep(0.5)
+        for query, minimum in wanted:
+            checks.check((query, minimum) not in pending,
+                         "prometheus: %s >= %g" % (query, minimum),
+                         "last answer %r\n%s" % (last.get(query), harness.tail(proc.log_path)))
+        _, _, body = http_get(base + "/api/v1/targets")
+        for target in json.loads(body)["data"]["activeTargets"]:
+            checks.check(target.get("health") == "up" and not target.get("lastError"),
+                         "prometheus: target %s healthy" % target.get("scrapeUrl"),
+                         "%s %s" % (target.get("health"), target.get("lastError")))
+    finally:
+        proc.terminate()
+
+
+def main():
+    global harness
+    parser = argparse.ArgumentParser(description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--service", nargs=2, action="append", required=True,
+                        metavar=("NAME", "BINARY"))
+    parser.add_argument("--service_flag", nargs=2, action="append", default=[],
+                        metavar=("NAME", "FLAG"), help="extra flag for one service")
+    parser.add_argument("--harness_dir", required=True)
+    parser.add_argument("--redis_server", required=True)
+    parser.add_argument("--promtool", required=True)
+    parser.add_argument("--prometheus", required=True)
+    parser.add_argument("--protoc", required=True)
+    parser.add_argument("--grpc_python_plugin", required=True)
+    parser.add_argument("--proto_root", required=True)
+    parser.add_argument("--googleapis", required=True)
+    parser.add_argument("--protobuf_include", required=True)
+    args = parser.parse_args()
+
+    sys.path.insert(0, os.path.abspath(args.harness_dir))
+    import iplus_harness
+    harness = iplus_harness
+
+    checks = Checks()
+    with tempfile.TemporaryDirectory(prefix="iplus-metrics-") as tmp:
+        protos = list(GOOGLE_RPC_PROTOS)
+        for name, _ in args.service:
+            protos += [p for p in SERVICES.get(name, {}).get("protos", []) if p not in protos]
+        harness.generate_stubs(args.protoc, args.grpc_python_plugin,
+                               [args.proto_root, args.googleapis, args.protobuf_include],
+                               protos, os.path.join(tmp, "gen"))
+        services = [harness.Service(name, binary,
+                                    [f for n, f in args.service_flag if n == name])
+                    for name, binary in args.service]
+        stack = harness.Stack(tmp, args.redis_server, services)
+        try:
+            try:
+                stack.start()
+            except RuntimeError as e:
+                checks.check(False, "services start", str(e))
+                return 1
+            for svc in services:
+                exercise = SERVICES.get(svc.name, {}).get("exercise")
+                handled = []
+                if exercise is not None:
+                    try:
+                        handled = exercise(svc.target)
+                    except Exception as e:  # report and go on with the other checks
+                        checks.check(False, "%s: gRPC calls succeed" % svc.name, repr(e))
+                harness.health_serving(svc.target)
+                check_endpoint(checks, svc, handled, args.promtool)
+            check_prometheus(checks, stack, args.prometheus, tmp)
+            for svc in services:
+                rc = svc.process.terminate(timeout=20.0)
+                checks.check(rc == 0, "%s: exits 0 on SIGTERM" % svc.name,
+                             "exit %r\n%s" % (rc, harness.tail(svc.process.log_path)))
+        except Exception as e:
+            checks.check(False, "unexpected error", repr(e))
+        finally:
+            stack.stop()
+            if checks.failed:
+                for svc in services:
+                    if svc.process is not None:
+                        print("--- %s output (last lines) ---\n%s" % (
+                            svc.name, harness.tail(svc.process.log_path, 40)))
+
+    print("\n%d checks, %d failed" % (checks.count, len(checks.failed)))
+    for what in checks.failed:
+        print("FAILED: " + what)
+    return 1 if checks.failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
