@@ -10,4 +10,19 @@ enum class MetricType {
   kUntyped,
 };
 
+// "counter", "gauge", "histogram" or "untyped", as in a "# TYPE" line.
+inline const char* MetricTypeName(MetricType type) {
+  switch (type) {
+    case MetricType::kCounter:
+      return "counter";
+    case MetricType::kGauge:
+      return "gauge";
+    case MetricType::kHistogram:
+      return "histogram";
+    case MetricType::kUntyped:
+      return "untyped";
+  }
+  return "untyped";
+}
+
 }  // namespace iplus::metrics

@@ -7,24 +7,6 @@
 #include "common/metrics/names.h"
 
 namespace iplus::metrics {
-namespace {
-
-const char* TypeName(MetricType type) {
-  switch (type) {
-    case MetricType::kCounter:
-      return "counter";
-    case MetricType::kGauge:
-      return "gauge";
-    case MetricType::kHistogram:
-      return "histogram";
-    case MetricType::kUntyped:
-      return "untyped";
-  }
-  return "unknown";
-}
-
-}  // namespace
-
 template <typename T>
 Family<T>& Registry::Add(const std::string& name, const std::string& help,
                          const Labels& constant_labels) {
@@ -34,8 +16,8 @@ Family<T>& Registry::Add(const std::string& name, const std::string& help,
     if (*entry.name != name) continue;
     if (entry.type != T::kMetricType) {
       internal::Fatal(absl::StrCat("metric family \"", name, "\" registered as ",
-                                   TypeName(entry.type), " and again as ",
-                                   TypeName(T::kMetricType)));
+                                   MetricTypeName(entry.type), " and again as ",
+                                   MetricTypeName(T::kMetricType)));
     }
     if (*entry.constant_labels == constant_labels) {
       return static_cast<Family<T>&>(*entry.family);

@@ -11,20 +11,6 @@
 namespace iplus::metrics {
 namespace {
 
-const char* TypeName(MetricType type) {
-  switch (type) {
-    case MetricType::kCounter:
-      return "counter";
-    case MetricType::kGauge:
-      return "gauge";
-    case MetricType::kHistogram:
-      return "histogram";
-    case MetricType::kUntyped:
-      return "untyped";
-  }
-  return "untyped";
-}
-
 void AppendEscaped(std::string& out, const std::string& text, bool escape_quote) {
   for (char c : text) {
     switch (c) {
@@ -152,7 +138,7 @@ std::string TextSerializer::Serialize(const std::vector<MetricFamily>& families)
         AppendEscaped(out, head->help, /*escape_quote=*/false);
         out += '\n';
       }
-      absl::StrAppend(&out, "# TYPE ", head->name, " ", TypeName(head->type), "\n");
+      absl::StrAppend(&out, "# TYPE ", head->name, " ", MetricTypeName(head->type), "\n");
       for (size_t k = i; k < j; ++k) {
         if (sorted[k]->type != head->type) continue;
         for (const ClientMetric& metric : sorted[k]->metric) AppendMetric(out, *head, metric);
