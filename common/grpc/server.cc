@@ -25,7 +25,10 @@ Server::~Server() {
   if (probe_thread_.joinable()) probe_thread_.join();
 }
 
-void Server::AddService(grpc::Service* service) { services_.push_back(service); }
+void Server::AddService(grpc::Service* service, std::string full_name) {
+  services_.push_back(service);
+  service_names_.push_back(std::move(full_name));
+}
 
 void Server::SetReadinessProbe(std::function<absl::Status()> probe) { probe_ = std::move(probe); }
 
@@ -75,7 +78,13 @@ absl::Status Server::Start() {
     return absl::FailedPreconditionError(
         absl::StrCat("cannot listen for gRPC on ", options_.grpc_address));
   }
-  SetServing(probe_ ? probe_().ok() : true);
+  // The health service reports only names it has been given once; after that,
+  // SetServingStatus(bool) updates the overall status and every one of them together.
+  bool serving = probe_ ? probe_().ok() : true;
+  for (const std::string& name : service_names_) {
+    server_->GetHealthCheckService()->SetServingStatus(name, serving);
+  }
+  SetServing(serving);
   if (probe_) probe_thread_ = std::thread([this] { ProbeLoop(); });
   log::Info("serving", {log::Field::Str("grpc_address", options_.grpc_address),
                         log::Field::Int("grpc_port", grpc_port_),

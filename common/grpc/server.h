@@ -55,8 +55,9 @@ class Server {
   Server(const Server&) = delete;
   Server& operator=(const Server&) = delete;
 
-  // REQUIRES: before Start.
-  void AddService(grpc::Service* service);
+  // `full_name` is the service's proto name (e.g. "iplus.registry.v1.RegistryService"),
+  // under which the health service reports it too. REQUIRES: before Start.
+  void AddService(grpc::Service* service, std::string full_name);
 
   // Called every probe_interval; OK means SERVING. Typically pings Redis. Without a probe
   // the server is SERVING once started.
@@ -84,6 +85,7 @@ class Server {
   ServerOptions options_;
   std::shared_ptr<metrics::Registry> registry_;
   std::vector<grpc::Service*> services_;
+  std::vector<std::string> service_names_;
   std::function<absl::Status()> probe_;
   std::unique_ptr<grpc::Server> server_;
   std::unique_ptr<metrics::Exposer> exposer_;

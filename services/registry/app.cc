@@ -16,7 +16,7 @@ App::App(AppConfig config) : config_(std::move(config)) {
   registry_ = std::make_unique<Registry>(store_.get(), &clock_, config_.registry);
   service_ = std::make_unique<RegistryServiceImpl>(registry_.get(), replay_.get());
   server_ = std::make_unique<Server>(config_.server, metrics_);
-  server_->AddService(service_.get());
+  server_->AddService(service_.get(), v1::RegistryService::service_full_name());
   server_->SetReadinessProbe([this] { return redis_->Ping(); });
 }
 

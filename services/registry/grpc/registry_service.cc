@@ -5,9 +5,29 @@
 
 #include "common/grpc/status.h"
 #include "common/log/log.h"
+#include "google/protobuf/io/coded_stream.h"
+#include "google/protobuf/io/zero_copy_stream_impl_lite.h"
 #include "services/registry/convert/convert.h"
 
 namespace iplus::registry {
+namespace {
+
+// The request's bytes for the replay fingerprint. Deterministic serialization: the
+// default order of map entries (Enterprise.labels) depends on per-instance hash seeds, so
+// the same request parsed twice could otherwise serialize differently and a retry would
+// be refused as "a different request".
+std::string FingerprintBytes(const google::protobuf::MessageLite& message) {
+  std::string out;
+  {
+    google::protobuf::io::StringOutputStream stream(&out);
+    google::protobuf::io::CodedOutputStream coded(&stream);
+    coded.SetSerializationDeterministic(true);
+    message.SerializeToCodedStream(&coded);
+  }
+  return out;
+}
+
+}  // namespace
 
 RegistryServiceImpl::RegistryServiceImpl(Registry* registry, redis::ReplayCache* replay)
     : registry_(registry), replay_(replay) {}
@@ -19,7 +39,7 @@ grpc::Status RegistryServiceImpl::Replayable(const char* method, const std::stri
     return ToGrpcStatus(s);
   }
   if (replay_ == nullptr || request_id.empty()) return ToGrpcStatus(call());
-  std::string request_bytes = req.SerializeAsString();
+  std::string request_bytes = FingerprintBytes(req);
   auto cached = replay_->Lookup(method, request_id, request_bytes);
   if (!cached.ok()) return ToGrpcStatus(cached.status());
   if (cached->has_value()) {
