@@ -13,6 +13,10 @@ PACKAGES=(
   redis-server prometheus
   python3 python3-grpcio python3-protobuf
   clang-format
+  # chart checks without helm (../shared/tools/chart-check) and the deploy tests
+  golang-go golang-github-masterminds-sprig-dev golang-github-masterminds-semver-dev
+  golang-k8s-sigs-yaml-dev golang-github-burntsushi-toml-dev
+  python3-yaml python3-kubernetes python3-jsonschema
 )
 
 missing=()

@@ -10,6 +10,7 @@
 #include "common/testing/status_matchers.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "services/ingest/domain/fake_directory.h"
 #include "services/ingest/domain/memory_store.h"
 
 namespace iplus::ingest {
@@ -22,30 +23,6 @@ using ::testing::Field;
 using ::testing::SizeIs;
 
 std::string CodeN(int n) { return refdata::CompleteCreditCode(absl::StrFormat("91440100%08d", n)); }
-
-class FakeDirectory : public EnterpriseDirectory {
- public:
-  std::vector<absl::StatusOr<EnterpriseInfo>> Lookup(
-      const std::vector<std::string>& codes) override {
-    ++calls;
-    std::vector<absl::StatusOr<EnterpriseInfo>> out;
-    for (const auto& c : codes) {
-      if (unavailable) {
-        out.push_back(absl::UnavailableError("registry down"));
-        continue;
-      }
-      auto it = known.find(c);
-      out.push_back(it == known.end() ? EnterpriseInfo{} : it->second);
-    }
-    return out;
-  }
-  void Add(const std::string& code, const std::string& division = "C26", bool archived = false) {
-    known[code] = EnterpriseInfo{true, archived, "440103", division};
-  }
-  absl::flat_hash_map<std::string, EnterpriseInfo> known;
-  bool unavailable = false;
-  int calls = 0;
-};
 
 class DenyRegion : public ReportPolicy {
  public:
@@ -237,11 +214,11 @@ TEST_F(IngestTest, EveryValidationRuleRejectsWithItsReasonAndField) {
 }
 
 TEST_F(IngestTest, RegistryOutageIsRetryableAndStoresNothing) {
-  directory_.unavailable = true;
+  directory_.SetUnavailable(true);
   ItemResult r = One(Number("r1", CodeN(1), "inventory_turnover", "2018", 5));
   EXPECT_EQ(r.reason, RejectReason::kRegistryUnavailable);
   EXPECT_TRUE(r.retryable);
-  directory_.unavailable = false;
+  directory_.SetUnavailable(false);
   EXPECT_EQ(One(Number("r1", CodeN(1), "inventory_turnover", "2018", 5)).outcome,
             Outcome::kAccepted);
 }

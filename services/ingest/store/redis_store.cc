@@ -1,0 +1,416 @@
+#include "services/ingest/store/redis_store.h"
+
+#include <algorithm>
+#include <map>
+#include <utility>
+
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "services/ingest/convert/convert.h"
+
+namespace iplus::ingest {
+namespace {
+
+// KEYS: coverage, data versions, version, changes, then per write: report bucket,
+//       series bucket, column bucket, history list.
+// ARGV: time ms, max changes, number of data keys, the data keys ("<ind>|<period>"),
+//       then per write: report key, fingerprint, code, expected series, new series,
+//       value, replaced entry, first value ("1"/"0"), data key index (1-based).
+// Returns per write: 0 applied, 1 duplicate report, 2 report id reused, 3 conflict.
+constexpr char kApplyLua[] = R"lua(
+local n_dk = tonumber(ARGV[3])
+local dks = {}
+for i = 1, n_dk do dks[i] = ARGV[3 + i] end
+local touched = {}
+local out = {}
+local base = 3 + n_dk
+local n = (#ARGV - base) / 9
+for i = 0, n - 1 do
+  local a = base + i * 9
+  local k = 4 + i * 4
+  local seen = redis.call('HGET', KEYS[k + 1], ARGV[a + 1])
+  if seen then
+    if seen == ARGV[a + 2] then out[i + 1] = 1 else out[i + 1] = 2 end
+  else
+    local code = ARGV[a + 3]
+    local cur = redis.call('HGET', KEYS[k + 2], code) or ''
+    if cur ~= ARGV[a + 4] then
+      out[i + 1] = 3
+    else
+      redis.call('HSET', KEYS[k + 1], ARGV[a + 1], ARGV[a + 2])
+      if ARGV[a + 5] ~= '' then
+        redis.call('HSET', KEYS[k + 2], code, ARGV[a + 5])
+        redis.call('HSET', KEYS[k + 3], code, ARGV[a + 6])
+        if ARGV[a + 7] ~= '' then redis.call('RPUSH', KEYS[k + 4], ARGV[a + 7]) end
+        local dk = dks[tonumber(ARGV[a + 9])]
+        if ARGV[a + 8] == '1' then redis.call('HINCRBY', KEYS[1], dk, 1) end
+        touched[dk] = true
+      end
+      out[i + 1] = 0
+    end
+  end
+end
+for i = 1, n_dk do
+  local dk = dks[i]
+  if touched[dk] then
+    local d = redis.call('HINCRBY', KEYS[2], dk, 1)
+    local v = redis.call('INCR', KEYS[3])
+    redis.call('XADD', KEYS[4], 'MAXLEN', '~', ARGV[2], v .. '-0', 'k', dk, 'd', d, 'ts', ARGV[1])
+  end
+end
+return out
+)lua";
+
+// KEYS: name → id hash, id → name hash, counter. ARGV: name. Returns the id.
+constexpr char kReporterLua[] = R"lua(
+local id = redis.call('HGET', KEYS[1], ARGV[1])
+if id then return tonumber(id) end
+id = redis.call('INCR', KEYS[3])
+redis.call('HSET', KEYS[1], ARGV[1], id)
+redis.call('HSET', KEYS[2], id, ARGV[1])
+return id
+)lua";
+
+absl::Status Unexpected(const redis::Reply& reply) {
+  return absl::InternalError(absl::StrCat("unexpected reply from Redis: ", reply.DebugString()));
+}
+
+uint64_t Bucket(absl::string_view s, int buckets) {
+  return Hash64(s) % static_cast<uint64_t>(buckets);
+}
+
+std::string DataKeyName(const DataKey& k) { return absl::StrCat(k.indicator, "|", k.period); }
+
+}  // namespace
+
+RedisStore::RedisStore(redis::Client* client, RedisStoreOptions options)
+    : client_(client),
+      options_(std::move(options)),
+      prefix_(absl::StrCat(
+          "iplus:{ingest:", options_.region_prefix.empty() ? "all" : options_.region_prefix, "}:")),
+      apply_script_(kApplyLua),
+      reporter_script_(kReporterLua) {}
+
+std::string RedisStore::Key(absl::string_view suffix) const {
+  return absl::StrCat(prefix_, suffix);
+}
+
+std::string RedisStore::SeriesKeyName(const SeriesKey& k) const {
+  return Key(absl::StrCat("s:", k.indicator, ":", Bucket(k.code, options_.series_buckets)));
+}
+
+std::string RedisStore::ColumnKeyName(const std::string& indicator, const std::string& period,
+                                      const std::string& code) const {
+  return Key(
+      absl::StrCat("c:", indicator, ":", period, ":", Bucket(code, options_.column_buckets)));
+}
+
+std::string RedisStore::ReportKeyName(const std::string& report_key) const {
+  return Key(absl::StrCat("r:", Bucket(report_key, options_.report_buckets)));
+}
+
+std::string RedisStore::HistoryKeyName(const SeriesKey& k, const std::string& period) const {
+  return Key(absl::StrCat("h:", k.indicator, ":", period, ":", k.code));
+}
+
+absl::Status RedisStore::Init() {
+  std::string want = absl::StrCat(options_.series_buckets, "/", options_.column_buckets, "/",
+                                  options_.report_buckets);
+  auto set = client_->Command({"HSETNX", Key("meta"), "buckets", want});
+  if (!set.ok()) return set.status();
+  auto got = client_->Command({"HGET", Key("meta"), "buckets"});
+  if (!got.ok()) return got.status();
+  if (got->IsString() && got->str() != want) {
+    return absl::FailedPreconditionError(
+        absl::StrCat("the data under ", prefix_, " was written with buckets ", got->str(),
+                     " (series/column/report); this process is configured with ", want));
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<std::vector<Indicator>> RedisStore::ListIndicators() {
+  auto reply = client_->Command({"HGETALL", Key("ind")});
+  if (!reply.ok()) return reply.status();
+  std::vector<Indicator> out;
+  const auto& el = reply->elements();
+  for (size_t i = 0; i + 1 < el.size(); i += 2) {
+    v1::Indicator proto;
+    if (!proto.ParseFromString(el[i + 1].str())) {
+      return absl::DataLossError(absl::StrCat("stored indicator ", el[i].str(), " does not parse"));
+    }
+    out.push_back(FromProto(proto));
+  }
+  std::sort(out.begin(), out.end(),
+            [](const Indicator& a, const Indicator& b) { return a.id < b.id; });
+  return out;
+}
+
+absl::StatusOr<std::pair<Indicator, bool>> RedisStore::CreateIndicator(const Indicator& indicator) {
+  v1::Indicator proto;
+  ToProto(indicator, &proto);
+  auto replies = client_->Pipeline({{"HSETNX", Key("ind"), indicator.id, proto.SerializeAsString()},
+                                    {"HGET", Key("ind"), indicator.id}});
+  if (!replies.ok()) return replies.status();
+  if ((*replies)[0].IsError()) return absl::InternalError((*replies)[0].str());
+  bool created = (*replies)[0].integer() == 1;
+  v1::Indicator stored;
+  if (!stored.ParseFromString((*replies)[1].str())) {
+    return absl::DataLossError(absl::StrCat("stored indicator ", indicator.id, " does not parse"));
+  }
+  return std::make_pair(FromProto(stored), created);
+}
+
+absl::StatusOr<Indicator> RedisStore::ReplaceIndicator(const Indicator& indicator) {
+  v1::Indicator proto;
+  ToProto(indicator, &proto);
+  auto reply = client_->Command({"HSET", Key("ind"), indicator.id, proto.SerializeAsString()});
+  if (!reply.ok()) return reply.status();
+  return indicator;
+}
+
+absl::StatusOr<int> RedisStore::ReporterId(const std::string& reporter) {
+  auto reply =
+      client_->Eval(reporter_script_, {Key("rep"), Key("repn"), Key("repseq")}, {reporter});
+  if (!reply.ok()) return reply.status();
+  if (!reply->IsInteger()) return Unexpected(*reply);
+  absl::MutexLock lock(&mu_);
+  reporter_names_[static_cast<int>(reply->integer())] = reporter;
+  return static_cast<int>(reply->integer());
+}
+
+absl::StatusOr<std::string> RedisStore::ReporterName(int id) {
+  {
+    absl::MutexLock lock(&mu_);
+    auto it = reporter_names_.find(id);
+    if (it != reporter_names_.end()) return it->second;
+  }
+  auto reply = client_->Command({"HGET", Key("repn"), absl::StrCat(id)});
+  if (!reply.ok()) return reply.status();
+  if (!reply->IsString()) return absl::NotFoundError(absl::StrCat("reporter ", id));
+  absl::MutexLock lock(&mu_);
+  reporter_names_[id] = reply->str();
+  return reply->str();
+}
+
+absl::StatusOr<std::vector<std::string>> RedisStore::ReadSeries(
+    const std::vector<SeriesKey>& keys) {
+  std::vector<std::vector<std::string>> commands;
+  commands.reserve(keys.size());
+  for (const auto& k : keys) commands.push_back({"HGET", SeriesKeyName(k), k.code});
+  auto replies = client_->Pipeline(commands);
+  if (!replies.ok()) return replies.status();
+  std::vector<std::string> out;
+  out.reserve(keys.size());
+  for (const auto& r : *replies) {
+    if (r.IsError()) return absl::InternalError(r.str());
+    out.push_back(r.IsString() ? r.str() : "");
+  }
+  return out;
+}
+
+absl::StatusOr<std::vector<WriteStatus>> RedisStore::Apply(
+    const std::vector<ObservationWrite>& writes, absl::Time time) {
+  std::vector<WriteStatus> out;
+  out.reserve(writes.size());
+  std::string time_ms = absl::StrCat(absl::ToUnixMillis(time));
+  std::string max_changes = absl::StrCat(options_.max_changes);
+  for (size_t start = 0; start < writes.size(); start += options_.writes_per_script) {
+    size_t end = std::min(writes.size(), start + options_.writes_per_script);
+    std::map<std::string, int> dk_index;
+    std::vector<std::string> dk_names;
+    for (size_t i = start; i < end; ++i) {
+      std::string dk = DataKeyName(DataKey{writes[i].series.indicator, writes[i].period});
+      if (dk_index.emplace(dk, static_cast<int>(dk_names.size()) + 1).second) {
+        dk_names.push_back(dk);
+      }
+    }
+    std::vector<std::string> keys = {Key("cov"), Key("dv"), Key("ver"), Key("ch")};
+    std::vector<std::string> args = {time_ms, max_changes, absl::StrCat(dk_names.size())};
+    keys.reserve(4 + 4 * (end - start));
+    args.reserve(3 + dk_names.size() + 9 * (end - start));
+    args.insert(args.end(), dk_names.begin(), dk_names.end());
+    for (size_t i = start; i < end; ++i) {
+      const ObservationWrite& w = writes[i];
+      keys.push_back(ReportKeyName(w.report_key));
+      keys.push_back(SeriesKeyName(w.series));
+      keys.push_back(ColumnKeyName(w.series.indicator, w.period, w.series.code));
+      keys.push_back(HistoryKeyName(w.series, w.period));
+      args.push_back(w.report_key);
+      args.push_back(w.fingerprint);
+      args.push_back(w.series.code);
+      args.push_back(w.expected_series);
+      args.push_back(w.new_series);
+      args.push_back(w.value);
+      args.push_back(w.replaced_entry);
+      args.push_back(w.first_value ? "1" : "0");
+      args.push_back(absl::StrCat(dk_index[DataKeyName(DataKey{w.series.indicator, w.period})]));
+    }
+    auto reply = client_->Eval(apply_script_, keys, args);
+    if (!reply.ok()) return reply.status();
+    if (!reply->IsArray() || reply->elements().size() != end - start) return Unexpected(*reply);
+    for (const auto& r : reply->elements()) {
+      switch (r.integer()) {
+        case 0:
+          out.push_back(WriteStatus::kApplied);
+          break;
+        case 1:
+          out.push_back(WriteStatus::kDuplicateReport);
+          break;
+        case 2:
+          out.push_back(WriteStatus::kReportIdReused);
+          break;
+        default:
+          out.push_back(WriteStatus::kConflict);
+      }
+    }
+  }
+  return out;
+}
+
+absl::StatusOr<std::vector<SeriesEntry>> RedisStore::History(const SeriesKey& key,
+                                                             const std::string& period) {
+  auto reply = client_->Command({"LRANGE", HistoryKeyName(key, period), "0", "-1"});
+  if (!reply.ok()) return reply.status();
+  std::vector<SeriesEntry> out;
+  for (const auto& e : reply->elements()) {
+    auto entry = DecodeEntry(e.str());
+    if (!entry.ok()) return entry.status();
+    out.push_back(*std::move(entry));
+  }
+  return out;
+}
+
+absl::Status RedisStore::Scan(
+    const DataKey& key, int batch_size,
+    const std::function<bool(const std::vector<std::pair<std::string, double>>&, int64_t)>& sink) {
+  // Every bucket and the data version in one MULTI/EXEC: a consistent snapshot.
+  std::vector<std::vector<std::string>> commands;
+  commands.reserve(options_.column_buckets + 3);
+  commands.push_back({"MULTI"});
+  commands.push_back({"HGET", Key("dv"), DataKeyName(key)});
+  for (int b = 0; b < options_.column_buckets; ++b) {
+    commands.push_back(
+        {"HGETALL", Key(absl::StrCat("c:", key.indicator, ":", key.period, ":", b))});
+  }
+  commands.push_back({"EXEC"});
+  auto replies = client_->Pipeline(commands);
+  if (!replies.ok()) return replies.status();
+  const redis::Reply& exec = replies->back();
+  if (!exec.IsArray() ||
+      exec.elements().size() != static_cast<size_t>(options_.column_buckets) + 1) {
+    return Unexpected(exec);
+  }
+  int64_t version = 0;
+  if (exec.elements()[0].IsString()) absl::SimpleAtoi(exec.elements()[0].str(), &version);
+  std::vector<std::pair<std::string, double>> all;
+  for (size_t b = 1; b < exec.elements().size(); ++b) {
+    const auto& fields = exec.elements()[b].elements();
+    for (size_t i = 0; i + 1 < fields.size(); i += 2) {
+      double v = 0;
+      if (!absl::SimpleAtod(fields[i + 1].str(), &v)) {
+        return absl::DataLossError(
+            absl::StrCat("stored value of ", fields[i].str(), " is corrupt"));
+      }
+      all.emplace_back(fields[i].str(), v);
+    }
+  }
+  std::sort(all.begin(), all.end());
+  if (all.empty()) {
+    sink({}, version);
+    return absl::OkStatus();
+  }
+  for (size_t i = 0; i < all.size(); i += batch_size) {
+    std::vector<std::pair<std::string, double>> batch(
+        all.begin() + i, all.begin() + std::min(all.size(), i + static_cast<size_t>(batch_size)));
+    if (!sink(batch, version)) break;
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<std::vector<std::pair<int64_t, int64_t>>> RedisStore::Coverage(
+    const std::vector<DataKey>& keys) {
+  std::vector<std::string> cov = {"HMGET", Key("cov")};
+  std::vector<std::string> dv = {"HMGET", Key("dv")};
+  for (const auto& k : keys) {
+    cov.push_back(DataKeyName(k));
+    dv.push_back(DataKeyName(k));
+  }
+  auto replies = client_->Pipeline({cov, dv});
+  if (!replies.ok()) return replies.status();
+  std::vector<std::pair<int64_t, int64_t>> out;
+  for (size_t i = 0; i < keys.size(); ++i) {
+    int64_t c = 0, d = 0;
+    const auto& rc = (*replies)[0].elements()[i];
+    const auto& rd = (*replies)[1].elements()[i];
+    if (rc.IsString()) absl::SimpleAtoi(rc.str(), &c);
+    if (rd.IsString()) absl::SimpleAtoi(rd.str(), &d);
+    out.emplace_back(c, d);
+  }
+  return out;
+}
+
+absl::StatusOr<std::pair<std::vector<int64_t>, int64_t>> RedisStore::DataVersions(
+    const std::vector<DataKey>& keys) {
+  std::vector<std::string> dv = {"HMGET", Key("dv")};
+  for (const auto& k : keys) dv.push_back(DataKeyName(k));
+  auto replies = client_->Pipeline({{"MULTI"}, dv, {"GET", Key("ver")}, {"EXEC"}});
+  if (!replies.ok()) return replies.status();
+  const redis::Reply& exec = replies->back();
+  if (!exec.IsArray() || exec.elements().size() != 2) return Unexpected(exec);
+  std::vector<int64_t> out;
+  for (const auto& r : exec.elements()[0].elements()) {
+    int64_t d = 0;
+    if (r.IsString()) absl::SimpleAtoi(r.str(), &d);
+    out.push_back(d);
+  }
+  int64_t version = 0;
+  if (exec.elements()[1].IsString()) absl::SimpleAtoi(exec.elements()[1].str(), &version);
+  return std::make_pair(out, version);
+}
+
+absl::StatusOr<ChangesPage> RedisStore::ListChanges(int64_t after_version, int limit) {
+  auto replies = client_->Pipeline({{"GET", Key("ver")},
+                                    {"XRANGE", Key("ch"), "-", "+", "COUNT", "1"},
+                                    {"XRANGE", Key("ch"), absl::StrCat(after_version + 1, "-0"),
+                                     "+", "COUNT", absl::StrCat(limit)}});
+  if (!replies.ok()) return replies.status();
+  for (const auto& r : *replies) {
+    if (r.IsError()) return absl::InternalError(r.str());
+  }
+  ChangesPage page;
+  if ((*replies)[0].IsString()) absl::SimpleAtoi((*replies)[0].str(), &page.ingest_version);
+  auto version_of = [](const redis::Reply& entry) {
+    int64_t v = 0;
+    const std::string& id = entry.elements()[0].str();
+    absl::SimpleAtoi(absl::string_view(id).substr(0, id.find('-')), &v);
+    return v;
+  };
+  const auto& first = (*replies)[1].elements();
+  if (page.ingest_version > after_version) {
+    page.truncated = first.empty() || version_of(first[0]) > after_version + 1;
+  }
+  for (const auto& entry : (*replies)[2].elements()) {
+    Change c;
+    c.version = version_of(entry);
+    const auto& fields = entry.elements()[1].elements();
+    for (size_t i = 0; i + 1 < fields.size(); i += 2) {
+      const std::string& k = fields[i].str();
+      const std::string& v = fields[i + 1].str();
+      if (k == "k") {
+        size_t bar = v.find('|');
+        c.key.indicator = v.substr(0, bar);
+        c.key.period = bar == std::string::npos ? "" : v.substr(bar + 1);
+      } else if (k == "d") {
+        absl::SimpleAtoi(v, &c.data_version);
+      } else if (k == "ts") {
+        int64_t ms = 0;
+        absl::SimpleAtoi(v, &ms);
+        c.time = absl::FromUnixMillis(ms);
+      }
+    }
+    page.changes.push_back(std::move(c));
+  }
+  return page;
+}
+
+}  // namespace iplus::ingest
