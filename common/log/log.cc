@@ -120,11 +120,24 @@ void Init(absl::string_view service, Level min_level) {
 
 bool Enabled(Level level) { return static_cast<int>(level) >= g_min_level.load(); }
 
-void Write(Level level, absl::string_view msg, std::initializer_list<Field> fields) {
+namespace {
+
+template <typename Fields>
+void WriteFields(Level level, absl::string_view msg, const Fields& fields) {
   if (!Enabled(level)) return;
   std::string body = absl::StrCat("\"msg\":", JsonQuote(msg));
   for (const Field& f : fields) absl::StrAppend(&body, ",", f.encoded());
   Logger().log(ToSpd(level), "{}", body);
+}
+
+}  // namespace
+
+void Write(Level level, absl::string_view msg, std::initializer_list<Field> fields) {
+  WriteFields(level, msg, fields);
+}
+
+void Write(Level level, absl::string_view msg, const std::vector<Field>& fields) {
+  WriteFields(level, msg, fields);
 }
 
 }  // namespace iplus::log

@@ -8,6 +8,7 @@
 #include <cstdint>
 #include <initializer_list>
 #include <string>
+#include <vector>
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
@@ -41,6 +42,7 @@ void Init(absl::string_view service, Level min_level);
 
 bool Enabled(Level level);
 void Write(Level level, absl::string_view msg, std::initializer_list<Field> fields = {});
+void Write(Level level, absl::string_view msg, const std::vector<Field>& fields);
 
 inline void Debug(absl::string_view msg, std::initializer_list<Field> fields = {}) {
   Write(Level::kDebug, msg, fields);

@@ -445,6 +445,11 @@ absl::Status RegistryDirectory::WriteSnapshot() {
   NoteRedis(ping);
   if (!ping.ok()) return ping;
 
+  {
+    // The copy below covers everything lookups found so far; later finds stay pending.
+    absl::MutexLock lock(&pending_mu_);
+    pending_.clear();
+  }
   std::vector<std::pair<std::string, std::string>> snapshot;
   int64_t version = 0;
   {
@@ -488,9 +493,6 @@ absl::Status RegistryDirectory::WriteSnapshot() {
   NoteRedis(swapped.status());
   if (!swapped.ok()) return swapped.status();
   redis_stale_ = false;
-  // The snapshot covers everything lookups found so far.
-  absl::MutexLock lock(&pending_mu_);
-  pending_.clear();
   return absl::OkStatus();
 }
 
@@ -570,6 +572,7 @@ absl::Status RegistryDirectory::FollowPage(bool* caught_up, absl::Status* redis_
 absl::Status RegistryDirectory::WriteEntries(
     const std::vector<std::pair<std::string, Entry>>& entries, int64_t cache_version) {
   if (redis_stale_) return absl::OkStatus();  // the next snapshot carries them
+  if (entries.empty() && cache_version <= 0) return absl::OkStatus();
   const size_t batch = static_cast<size_t>(std::max(1, options_.redis_batch));
   std::vector<redis::Client::ScriptCall> calls;
   for (size_t begin = 0; begin < entries.size() || calls.empty(); begin += batch) {
@@ -585,7 +588,6 @@ absl::Status RegistryDirectory::WriteEntries(
     if (end == entries.size()) break;
   }
   if (cache_version > 0) calls.back().args[0] = absl::StrCat(cache_version);
-  if (entries.empty() && cache_version <= 0) return absl::OkStatus();
   auto replies = redis_->EvalPipeline(WriteScript(), calls);
   absl::Status s = replies.status();
   if (s.ok()) {

@@ -64,10 +64,6 @@
 #include "iplus/registry/v1/registry.grpc.pb.h"
 #include "services/ingest/domain/directory.h"
 
-namespace grpc {
-class ClientContext;
-}  // namespace grpc
-
 namespace iplus::ingest {
 
 struct RegistryDirectoryOptions {

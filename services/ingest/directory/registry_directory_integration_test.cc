@@ -50,11 +50,11 @@ v1::Enterprise Manufacturer(int n) {
   return e;
 }
 
-EnterpriseInfo Known(bool archived) {
+EnterpriseInfo Known(bool archived, const std::string& region = "440103") {
   EnterpriseInfo info;
   info.known = true;
   info.archived = archived;
-  info.region = "440103";
+  info.region = region;
   info.division = "C34";
   return info;
 }
@@ -165,11 +165,12 @@ class RegistryDirectoryIntegrationTest : public ::testing::Test {
     ASSERT_TRUE(status.ok()) << status.error_message();
   }
 
-  void Rename(int n, const std::string& name) {
+  // Moves an enterprise to another district of Guangzhou.
+  void Move(int n, const std::string& region) {
     v1::UpdateEnterpriseRequest request;
     request.mutable_enterprise()->set_code(CodeN(n));
-    request.mutable_enterprise()->set_name(name);
-    request.mutable_update_mask()->add_paths("name");
+    request.mutable_enterprise()->set_region(region);
+    request.mutable_update_mask()->add_paths("region");
     v1::UpdateEnterpriseResponse response;
     grpc::ClientContext context;
     Deadline(&context);
@@ -309,6 +310,7 @@ TEST_F(RegistryDirectoryIntegrationTest, RegistryOutageFailsMissesFastAndRecover
 }
 
 TEST_F(RegistryDirectoryIntegrationTest, TrimmedEventsAreRebuiltFromTheExport) {
+  auto Expected = [](int n) { return Known(n % 4 == 1, n % 5 == 2 ? "440104" : "440103"); };
   StartRegistry(/*max_events=*/4);
   for (int n = 1; n <= 5; ++n) Create(n);
   int64_t stopped_at = 0;
@@ -322,8 +324,8 @@ TEST_F(RegistryDirectoryIntegrationTest, TrimmedEventsAreRebuiltFromTheExport) {
 
   // Many changes while nobody follows: the stream loses the ones after `stopped_at`.
   for (int n = 6; n <= 40; ++n) Create(n);
+  for (int n = 2; n <= 40; n += 5) Move(n, "440104");
   for (int n = 1; n <= 40; n += 4) Archive(n);
-  for (int n = 2; n <= 40; n += 5) Rename(n, absl::StrCat("Renamed ", n));
   ASSERT_TRUE(Events(stopped_at).truncated()) << "the registry did not trim its stream";
 
   RegistryDirectory& second = NewDirectory();
@@ -331,7 +333,7 @@ TEST_F(RegistryDirectoryIntegrationTest, TrimmedEventsAreRebuiltFromTheExport) {
   ASSERT_TRUE(CaughtUp(second));
   EXPECT_EQ(second.size(), 40u);
   for (int n = 1; n <= 40; ++n) {
-    EXPECT_THAT(second.Lookup({CodeN(n)}), ElementsAre(InfoIs(Known(n % 4 == 1)))) << n;
+    EXPECT_THAT(second.Lookup({CodeN(n)}), ElementsAre(InfoIs(Expected(n)))) << n;
   }
 
   // Redis was rewritten too: a replica loading it without the registry agrees.
@@ -347,8 +349,36 @@ TEST_F(RegistryDirectoryIntegrationTest, TrimmedEventsAreRebuiltFromTheExport) {
   IPLUS_ASSERT_OK(third.Start());
   EXPECT_EQ(third.size(), 40u);
   for (int n = 1; n <= 40; ++n) {
-    EXPECT_THAT(third.Lookup({CodeN(n)}), ElementsAre(InfoIs(Known(n % 4 == 1)))) << n;
+    EXPECT_THAT(third.Lookup({CodeN(n)}), ElementsAre(InfoIs(Expected(n)))) << n;
   }
+}
+
+TEST_F(RegistryDirectoryIntegrationTest, CacheRedisOutageServesFromMemoryAndRewritesRedisLater) {
+  StartRegistry();
+  for (int n = 1; n <= 5; ++n) Create(n);
+  ingest_redis_.Stop();
+
+  RegistryDirectory& directory = NewDirectory();
+  IPLUS_ASSERT_OK(directory.Start());  // cannot load: rebuilds from the registry instead
+  ASSERT_TRUE(CaughtUp(directory));
+  EXPECT_EQ(directory.size(), 5u);
+  Archive(3);
+  EXPECT_TRUE(Eventually(
+      [&] {
+        auto r = directory.Lookup({CodeN(3)});
+        return r[0].ok() && r[0]->archived;
+      },
+      absl::Seconds(5)));
+
+  IPLUS_ASSERT_OK(ingest_redis_.Start());
+  EXPECT_TRUE(Eventually(
+      [&] {
+        auto reply = ingest_client_->Command({"GET", absl::StrCat(kPrefix, "ent:ver")});
+        return reply.ok() && reply->str() == absl::StrCat(directory.version());
+      },
+      absl::Seconds(10)));
+  EXPECT_TRUE(absl::StartsWith(CachedValue(3), "1|440103|C34|")) << CachedValue(3);
+  EXPECT_TRUE(absl::StartsWith(CachedValue(5), "0|440103|C34|")) << CachedValue(5);
 }
 
 }  // namespace

@@ -66,7 +66,7 @@ class FakeRegistry final : public v1::RegistryService::Service {
   void Link(int from, int to) {
     absl::MutexLock lock(&mu_);
     ++version_;
-    AddEvent(v1::EVENT_TYPE_LINK_CREATED, CodeN(from));
+    AddEvent(v1::EVENT_TYPE_LINK_CREATED, CodeN(from), CodeN(to));
   }
   // Drops all but the newest `keep` events, as the registry's stream cap does.
   void Trim(size_t keep) {
@@ -176,11 +176,13 @@ class FakeRegistry final : public v1::RegistryService::Service {
   }
 
  private:
-  void AddEvent(v1::EventType type, const std::string& code) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+  void AddEvent(v1::EventType type, const std::string& code, const std::string& other_code = "")
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
     v1::Event event;
     event.set_version(version_);
     event.set_type(type);
     event.set_code(code);
+    event.set_other_code(other_code);
     events_.push_back(event);
   }
 

@@ -3,93 +3,51 @@
 #include <utility>
 #include <vector>
 
+#include "common/grpc/replayable.h"
 #include "common/grpc/status.h"
 #include "common/log/log.h"
-#include "google/protobuf/io/coded_stream.h"
-#include "google/protobuf/io/zero_copy_stream_impl_lite.h"
 #include "services/registry/convert/convert.h"
 
 namespace iplus::registry {
-namespace {
-
-// The request's bytes for the replay fingerprint. Deterministic serialization: the
-// default order of map entries (Enterprise.labels) depends on per-instance hash seeds, so
-// the same request parsed twice could otherwise serialize differently and a retry would
-// be refused as "a different request".
-std::string FingerprintBytes(const google::protobuf::MessageLite& message) {
-  std::string out;
-  {
-    google::protobuf::io::StringOutputStream stream(&out);
-    google::protobuf::io::CodedOutputStream coded(&stream);
-    coded.SetSerializationDeterministic(true);
-    message.SerializeToCodedStream(&coded);
-  }
-  return out;
-}
-
-}  // namespace
 
 RegistryServiceImpl::RegistryServiceImpl(Registry* registry, redis::ReplayCache* replay)
     : registry_(registry), replay_(replay) {}
 
-template <typename Req, typename Resp, typename Fn>
-grpc::Status RegistryServiceImpl::Replayable(const char* method, const std::string& request_id,
-                                             const Req& req, Resp* resp, Fn call) {
-  if (absl::Status s = redis::ReplayCache::ValidateRequestId(request_id); !s.ok()) {
-    return ToGrpcStatus(s);
-  }
-  if (replay_ == nullptr || request_id.empty()) return ToGrpcStatus(call());
-  std::string request_bytes = FingerprintBytes(req);
-  auto cached = replay_->Lookup(method, request_id, request_bytes);
-  if (!cached.ok()) return ToGrpcStatus(cached.status());
-  if (cached->has_value()) {
-    if (resp->ParseFromString(**cached)) return grpc::Status::OK;
-  }
-  absl::Status status = call();
-  if (status.ok()) {
-    absl::Status stored =
-        replay_->Store(method, request_id, request_bytes, resp->SerializeAsString());
-    if (!stored.ok()) {
-      log::Warn("request id not recorded",
-                {log::Field::Str("method", method), log::Field::Status("error", stored)});
-    }
-  }
-  return ToGrpcStatus(status);
-}
-
 grpc::Status RegistryServiceImpl::CreateEnterprise(grpc::ServerContext*,
                                                    const v1::CreateEnterpriseRequest* req,
                                                    v1::CreateEnterpriseResponse* resp) {
-  return Replayable("CreateEnterprise", req->request_id(), *req, resp, [&]() -> absl::Status {
-    auto r = registry_->Create(req->enterprise().code(), ContentFromProto(req->enterprise()));
-    if (!r.ok()) return r.status();
-    ToProto(r->enterprise, resp->mutable_enterprise());
-    resp->set_created(r->created);
-    return absl::OkStatus();
-  });
+  return iplus::Replayable(
+      replay_, "CreateEnterprise", req->request_id(), *req, resp, [&]() -> absl::Status {
+        auto r = registry_->Create(req->enterprise().code(), ContentFromProto(req->enterprise()));
+        if (!r.ok()) return r.status();
+        ToProto(r->enterprise, resp->mutable_enterprise());
+        resp->set_created(r->created);
+        return absl::OkStatus();
+      });
 }
 
 grpc::Status RegistryServiceImpl::BatchCreateEnterprises(
     grpc::ServerContext*, const v1::BatchCreateEnterprisesRequest* req,
     v1::BatchCreateEnterprisesResponse* resp) {
-  return Replayable("BatchCreateEnterprises", req->request_id(), *req, resp, [&]() -> absl::Status {
-    std::vector<std::pair<std::string, EnterpriseContent>> items;
-    items.reserve(req->requests_size());
-    for (const auto& item : req->requests()) {
-      items.emplace_back(item.enterprise().code(), ContentFromProto(item.enterprise()));
-    }
-    auto results = registry_->BatchCreate(items);
-    if (!results.ok()) return results.status();
-    for (const auto& r : *results) {
-      auto* out = resp->add_results();
-      *out->mutable_status() = ToRpcStatus(r.status());
-      if (r.ok()) {
-        ToProto(r->enterprise, out->mutable_enterprise());
-        out->set_created(r->created);
-      }
-    }
-    return absl::OkStatus();
-  });
+  return iplus::Replayable(
+      replay_, "BatchCreateEnterprises", req->request_id(), *req, resp, [&]() -> absl::Status {
+        std::vector<std::pair<std::string, EnterpriseContent>> items;
+        items.reserve(req->requests_size());
+        for (const auto& item : req->requests()) {
+          items.emplace_back(item.enterprise().code(), ContentFromProto(item.enterprise()));
+        }
+        auto results = registry_->BatchCreate(items);
+        if (!results.ok()) return results.status();
+        for (const auto& r : *results) {
+          auto* out = resp->add_results();
+          *out->mutable_status() = ToRpcStatus(r.status());
+          if (r.ok()) {
+            ToProto(r->enterprise, out->mutable_enterprise());
+            out->set_created(r->created);
+          }
+        }
+        return absl::OkStatus();
+      });
 }
 
 grpc::Status RegistryServiceImpl::GetEnterprise(grpc::ServerContext*,
@@ -115,26 +73,28 @@ grpc::Status RegistryServiceImpl::BatchGetEnterprises(grpc::ServerContext*,
 grpc::Status RegistryServiceImpl::UpdateEnterprise(grpc::ServerContext*,
                                                    const v1::UpdateEnterpriseRequest* req,
                                                    v1::UpdateEnterpriseResponse* resp) {
-  return Replayable("UpdateEnterprise", req->request_id(), *req, resp, [&]() -> absl::Status {
-    std::vector<std::string> paths(req->update_mask().paths().begin(),
-                                   req->update_mask().paths().end());
-    auto e = registry_->Update(req->enterprise().code(), ContentFromProto(req->enterprise()), paths,
-                               req->etag());
-    if (!e.ok()) return e.status();
-    ToProto(*e, resp->mutable_enterprise());
-    return absl::OkStatus();
-  });
+  return iplus::Replayable(
+      replay_, "UpdateEnterprise", req->request_id(), *req, resp, [&]() -> absl::Status {
+        std::vector<std::string> paths(req->update_mask().paths().begin(),
+                                       req->update_mask().paths().end());
+        auto e = registry_->Update(req->enterprise().code(), ContentFromProto(req->enterprise()),
+                                   paths, req->etag());
+        if (!e.ok()) return e.status();
+        ToProto(*e, resp->mutable_enterprise());
+        return absl::OkStatus();
+      });
 }
 
 grpc::Status RegistryServiceImpl::ArchiveEnterprise(grpc::ServerContext*,
                                                     const v1::ArchiveEnterpriseRequest* req,
                                                     v1::ArchiveEnterpriseResponse* resp) {
-  return Replayable("ArchiveEnterprise", req->request_id(), *req, resp, [&]() -> absl::Status {
-    auto e = registry_->Archive(req->code(), req->reason(), req->etag());
-    if (!e.ok()) return e.status();
-    ToProto(*e, resp->mutable_enterprise());
-    return absl::OkStatus();
-  });
+  return iplus::Replayable(replay_, "ArchiveEnterprise", req->request_id(), *req, resp,
+                           [&]() -> absl::Status {
+                             auto e = registry_->Archive(req->code(), req->reason(), req->etag());
+                             if (!e.ok()) return e.status();
+                             ToProto(*e, resp->mutable_enterprise());
+                             return absl::OkStatus();
+                           });
 }
 
 grpc::Status RegistryServiceImpl::ListEnterprises(grpc::ServerContext*,
@@ -192,13 +152,14 @@ grpc::Status RegistryServiceImpl::ExportEnterprises(
 
 grpc::Status RegistryServiceImpl::CreateLink(grpc::ServerContext*, const v1::CreateLinkRequest* req,
                                              v1::CreateLinkResponse* resp) {
-  return Replayable("CreateLink", req->request_id(), *req, resp, [&]() -> absl::Status {
-    auto r = registry_->CreateLink(FromProto(req->link()));
-    if (!r.ok()) return r.status();
-    ToProto(r->link, resp->mutable_link());
-    resp->set_created(r->change == LinkChange::kApplied);
-    return absl::OkStatus();
-  });
+  return iplus::Replayable(replay_, "CreateLink", req->request_id(), *req, resp,
+                           [&]() -> absl::Status {
+                             auto r = registry_->CreateLink(FromProto(req->link()));
+                             if (!r.ok()) return r.status();
+                             ToProto(r->link, resp->mutable_link());
+                             resp->set_created(r->change == LinkChange::kApplied);
+                             return absl::OkStatus();
+                           });
 }
 
 grpc::Status RegistryServiceImpl::ListLinks(grpc::ServerContext*, const v1::ListLinksRequest* req,
@@ -212,13 +173,14 @@ grpc::Status RegistryServiceImpl::ListLinks(grpc::ServerContext*, const v1::List
 
 grpc::Status RegistryServiceImpl::DeleteLink(grpc::ServerContext*, const v1::DeleteLinkRequest* req,
                                              v1::DeleteLinkResponse* resp) {
-  return Replayable("DeleteLink", req->request_id(), *req, resp, [&]() -> absl::Status {
-    Link link;
-    link.from_code = req->from_code();
-    link.to_code = req->to_code();
-    link.type = static_cast<LinkType>(req->type());
-    return registry_->DeleteLink(link);
-  });
+  return iplus::Replayable(replay_, "DeleteLink", req->request_id(), *req, resp,
+                           [&]() -> absl::Status {
+                             Link link;
+                             link.from_code = req->from_code();
+                             link.to_code = req->to_code();
+                             link.type = static_cast<LinkType>(req->type());
+                             return registry_->DeleteLink(link);
+                           });
 }
 
 grpc::Status RegistryServiceImpl::ListEvents(grpc::ServerContext*, const v1::ListEventsRequest* req,

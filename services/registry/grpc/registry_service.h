@@ -45,12 +45,6 @@ class RegistryServiceImpl final : public v1::RegistryService::Service {
                           v1::ListEventsResponse* resp) override;
 
  private:
-  // Runs `call` at most once per request id: a retry with the same id and request gets
-  // the stored response.
-  template <typename Req, typename Resp, typename Fn>
-  grpc::Status Replayable(const char* method, const std::string& request_id, const Req& req,
-                          Resp* resp, Fn call);
-
   Registry* registry_;
   redis::ReplayCache* replay_;
 };

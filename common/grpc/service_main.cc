@@ -1,0 +1,79 @@
+#include "common/grpc/service_main.h"
+
+#include <cstdlib>
+#include <iostream>
+
+#include "absl/flags/parse.h"
+#include "absl/flags/usage.h"
+#include "absl/strings/str_cat.h"
+#include "common/config/config.h"
+#include "common/refdata/region.h"
+#include "common/status/status.h"
+
+namespace iplus {
+
+std::vector<std::string> ParseServiceFlags(int argc, char** argv, const char* usage) {
+  BlockTerminationSignals();
+  absl::SetProgramUsageMessage(usage);
+  auto unknown = config::ApplyEnvironment("IPLUS_", {"IPLUS_REDIS_PASSWORD"});
+  if (!unknown.ok()) {
+    std::cerr << "configuration error: " << unknown.status().message() << "\n";
+    std::exit(2);
+  }
+  absl::ParseCommandLine(argc, argv);
+  return *unknown;
+}
+
+absl::StatusOr<CommonConfig> ConfigureService(const char* service, const CommonFlags& flags,
+                                              const std::vector<std::string>& unknown_env,
+                                              std::initializer_list<log::Field> extra) {
+  auto level = log::ParseLevel(flags.log_level);
+  if (!level.ok()) return InvalidField("--log_level", level.status().message());
+  log::Init(service, *level);
+
+  CommonConfig c;
+  c.server.service_name = service;
+  c.server.grpc_address = flags.grpc_address;
+  c.server.metrics_address = flags.metrics_address;
+  if (flags.drain_timeout_s < 0) return InvalidField("--drain_timeout_s", "must not be negative");
+  c.server.drain_timeout = absl::Seconds(flags.drain_timeout_s);
+  if (flags.probe_interval_ms < 10)
+    return InvalidField("--probe_interval_ms", "must be at least 10");
+  c.server.probe_interval = absl::Milliseconds(flags.probe_interval_ms);
+
+  auto redis = redis::ParseAddress(flags.redis_address);
+  if (!redis.ok()) return InvalidField("--redis_address", redis.status().message());
+  c.redis = *redis;
+  c.redis.username = flags.redis_user;
+  auto password = config::ReadSecret("IPLUS_REDIS_PASSWORD", flags.redis_password_file);
+  if (!password.ok()) return InvalidField("--redis_password_file", password.status().message());
+  c.redis.password = *password;
+  if (flags.redis_pool_size < 1) return InvalidField("--redis_pool_size", "must be at least 1");
+  c.redis.pool_size = flags.redis_pool_size;
+  if (flags.redis_timeout_ms < 1) return InvalidField("--redis_timeout_ms", "must be positive");
+  c.redis.command_timeout = absl::Milliseconds(flags.redis_timeout_ms);
+  if (flags.redis_connect_timeout_ms < 1) {
+    return InvalidField("--redis_connect_timeout_ms", "must be positive");
+  }
+  c.redis.connect_timeout = absl::Milliseconds(flags.redis_connect_timeout_ms);
+
+  if (absl::Status s = refdata::ValidateRegionPrefix(flags.region); !s.ok()) {
+    return InvalidField("--region", s.message());
+  }
+  c.region = flags.region;
+
+  std::vector<log::Field> fields = {log::Field::Str("grpc_address", flags.grpc_address),
+                                    log::Field::Str("metrics_address", flags.metrics_address),
+                                    log::Field::Str("redis_address", flags.redis_address),
+                                    log::Field::Bool("redis_auth", !c.redis.password.empty()),
+                                    log::Field::Str("region", flags.region)};
+  fields.insert(fields.end(), extra.begin(), extra.end());
+  log::Write(log::Level::kInfo, "starting", fields);
+  for (const auto& name : unknown_env) {
+    log::Debug("environment variable is not a flag of this binary",
+               {log::Field::Str("name", name)});
+  }
+  return c;
+}
+
+}  // namespace iplus

@@ -1,0 +1,65 @@
+#include "services/ingest/app.h"
+
+#include <utility>
+
+#include "common/grpc/redis_metrics.h"
+#include "common/log/log.h"
+#include "grpcpp/create_channel.h"
+#include "grpcpp/security/credentials.h"
+#include "grpcpp/support/channel_arguments.h"
+
+namespace iplus::ingest {
+
+App::App(AppConfig config) : config_(std::move(config)) {
+  metrics_ = std::make_shared<metrics::Registry>();
+  if (!config_.redis.observer) config_.redis.observer = MakeRedisMetricsObserver(*metrics_);
+  redis_ = std::make_unique<redis::Client>(config_.redis);
+  store_ = std::make_unique<RedisStore>(redis_.get(), config_.store);
+  replay_ = std::make_unique<redis::ReplayCache>(redis_.get(), store_->prefix());
+  grpc::ChannelArguments args;
+  // Spread calls over every registry pod behind a dns:/// target.
+  args.SetLoadBalancingPolicyName("round_robin");
+  registry_channel_ =
+      grpc::CreateCustomChannel(config_.registry_target, grpc::InsecureChannelCredentials(), args);
+  directory_ = std::make_unique<RegistryDirectory>(registry_channel_, redis_.get(),
+                                                   store_->prefix(), *metrics_, config_.directory);
+  peers_ = std::make_unique<PeerStats>(config_.peer_sample_size);
+  ingest_ = std::make_unique<Ingest>(store_.get(), directory_.get(), &clock_, peers_.get(),
+                                     /*policy=*/nullptr, config_.ingest);
+  service_ = std::make_unique<IngestServiceImpl>(ingest_.get(), replay_.get(), *metrics_);
+  server_ = std::make_unique<Server>(config_.server, metrics_);
+  server_->AddService(service_.get(), v1::IngestService::service_full_name());
+  server_->SetReadinessProbe([this] { return Ready(); });
+}
+
+App::~App() {
+  Shutdown();
+  directory_->Stop();
+}
+
+absl::Status App::Ready() {
+  if (!catalogue_ready_.load()) {
+    // The bucket layout check and the built-in indicators need Redis once.
+    absl::Status s = store_->Init();
+    if (s.ok()) s = ingest_->SeedCatalogue();
+    if (!s.ok()) {
+      if (s.code() == absl::StatusCode::kFailedPrecondition) {
+        log::Error("refusing to serve", {log::Field::Status("error", s)});
+      }
+      return s;
+    }
+    catalogue_ready_.store(true);
+  }
+  return redis_->Ping();
+}
+
+absl::Status App::Start() {
+  if (absl::Status s = directory_->Start(); !s.ok()) return s;
+  return server_->Start();
+}
+
+void App::Shutdown() { server_->Shutdown(); }
+
+void App::RunUntilSignal() { server_->RunUntilSignal(); }
+
+}  // namespace iplus::ingest
