@@ -33,6 +33,7 @@ def main():
     p = argparse.ArgumentParser(description=__doc__)
     p.add_argument("--stubs", required=True, help="folder with the generated Python stubs")
     p.add_argument("--registry", default="127.0.0.1:50051")
+    p.add_argument("--ingest", default="127.0.0.1:50052")
     p.add_argument("--list", metavar="REGION_PREFIX", help="only list this region and exit")
     args = p.parse_args()
     sys.path.insert(0, args.stubs)
@@ -121,6 +122,87 @@ def main():
     print("enterprises by province (registry version %d):" % counts.registry_version)
     for g in counts.groups:
         print("  %s  %d" % (g.key, g.count))
+
+    report_observations(grpc, args.ingest, codes[:-1])
+
+
+def report_observations(grpc, target, manufacturers):
+    """Streams four years of the plan's indicators for the manufacturers, then shows a
+    revision, a rejected report, an outlier flag and a column scan."""
+    from iplus.common.v1 import common_pb2 as common
+    from iplus.ingest.v1 import ingest_pb2 as ing
+    from iplus.ingest.v1 import ingest_pb2_grpc as ing_grpc
+
+    channel = grpc.insecure_channel(target)
+    grpc.channel_ready_future(channel).result(timeout=15)
+    stub = ing_grpc.IngestServiceStub(channel)
+    deadline = time.time() + 15
+    while True:
+        try:
+            stub.ListIndicators(ing.ListIndicatorsRequest(), timeout=2)
+            break
+        except grpc.RpcError as e:
+            if e.code() != grpc.StatusCode.UNAVAILABLE or time.time() > deadline:
+                raise
+
+    def observation(code, indicator, year, value):
+        o = ing.Observation(report_id="demo-%s-%s-%d" % (code[-6:], indicator, year),
+                            enterprise_code=code, indicator=indicator, period=str(year))
+        if isinstance(value, bool):
+            o.bool_value = value
+        else:
+            o.number_value = value
+        return o
+
+    batches = []
+    for year in range(2015, 2019):
+        batch = ing.StreamObservationsRequest(batch_id=year)
+        for i, code in enumerate(manufacturers):
+            t = year - 2015
+            batch.observations.extend([
+                observation(code, "innovation_platform", year, (i + t) % 3 != 0),
+                observation(code, "industry_cloud", year, t >= 2 or i % 2 == 0),
+                observation(code, "product_dev_cycle_days", year, 200.0 - 10 * t - i),
+                observation(code, "inventory_turnover", year, 5.0 + 0.4 * t + i * 0.1),
+                observation(code, "energy_utilization_rate", year, 60.0 + t + i * 0.5),
+            ])
+        batches.append(batch)
+    outcomes = {}
+    for ack in stub.StreamObservations(iter(batches)):
+        for r in ack.results:
+            name = ing.Outcome.Name(r.outcome)
+            outcomes[name] = outcomes.get(name, 0) + 1
+    print("streamed %d batches of observations: %s" % (len(batches), ", ".join(
+        "%s %d" % (k, v) for k, v in sorted(outcomes.items()))))
+
+    code = manufacturers[0]
+    revised = stub.ReportObservations(ing.ReportObservationsRequest(observations=[
+        ing.Observation(report_id="demo-correction-1", enterprise_code=code,
+                        indicator="inventory_turnover", period="2018", number_value=6.9),
+        ing.Observation(report_id="demo-bad-1", enterprise_code=code,
+                        indicator="energy_utilization_rate", period="2018", number_value=140),
+        ing.Observation(report_id="demo-outlier-1", enterprise_code=code,
+                        indicator="product_dev_cycle_days", period="2019", number_value=900),
+    ]))
+    for r in revised.results:
+        line = "  item %d: %s" % (r.index, ing.Outcome.Name(r.outcome))
+        if r.outcome == ing.OUTCOME_REJECTED:
+            line += " %s (%s: %s)" % (ing.RejectReason.Name(r.reject_reason), r.field, r.message)
+        if r.revision:
+            line += " revision %d" % r.revision
+        for f in r.flags:
+            line += " flagged %s score %.1f" % (ing.OutlierKind.Name(f.kind), f.score)
+        print(line)
+    history = stub.GetObservationHistory(ing.GetObservationHistoryRequest(
+        enterprise_code=code, indicator="inventory_turnover", period="2018"))
+    print("history of %s inventory_turnover 2018: %s" % (code, " -> ".join(
+        "%g (rev %d)" % (h.new_value.number_value, h.revision) for h in history.revisions)))
+    values = []
+    for batch in stub.ScanIndicator(ing.ScanIndicatorRequest(indicator="energy_utilization_rate",
+                                                             period="2018")):
+        values.extend(batch.values)
+    print("energy_utilization_rate 2018: %d reporters, mean %.2f %%" % (
+        len(values), sum(values) / max(1, len(values))))
 
 
 if __name__ == "__main__":

@@ -10,7 +10,10 @@ BUILD_DIR=${IPLUS_BUILD_DIR:-build}
 # service  grpc-port  metrics-port  (one line per service that exists)
 SERVICES=(
   "registry 50051 9464"
+  "ingest 50052 9465"
 )
+# How the services find each other; a binary ignores IPLUS_ variables that are not its flags.
+export IPLUS_REGISTRY_TARGET=127.0.0.1:50051
 
 targets=()
 for s in "${SERVICES[@]}"; do targets+=("iplus-${s%% *}"); done
@@ -56,10 +59,10 @@ mkdir -p "$PY_DIR"
 protoc --python_out="$PY_DIR" --grpc_python_out="$PY_DIR" \
   --plugin=protoc-gen-grpc_python="$(command -v grpc_python_plugin)" \
   -I proto -I "$GOOGLEAPIS" -I /usr/include \
-  iplus/common/v1/common.proto iplus/registry/v1/registry.proto \
+  iplus/common/v1/common.proto iplus/registry/v1/registry.proto iplus/ingest/v1/ingest.proto \
   google/rpc/status.proto google/rpc/error_details.proto
 
-/usr/bin/python3 deploy/demo.py --stubs "$PY_DIR" --registry 127.0.0.1:50051
+/usr/bin/python3 deploy/demo.py --stubs "$PY_DIR" --registry 127.0.0.1:50051 --ingest 127.0.0.1:50052
 
 echo
 echo "iplus is running on loopback:"
@@ -71,6 +74,7 @@ done
 echo "  logs        $RUN_DIR/logs"
 echo
 echo "Try:  curl -s http://127.0.0.1:9464/metrics | grep grpc_server_handled_total"
+echo "      curl -s http://127.0.0.1:9465/metrics | grep iplus_ingest_observations_total"
 echo "      /usr/bin/python3 deploy/demo.py --stubs $PY_DIR --registry 127.0.0.1:50051 --list 44"
 echo "Press Ctrl-C to stop everything."
 wait "${pids[0]}"
