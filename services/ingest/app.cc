@@ -24,6 +24,7 @@ App::App(AppConfig config) : config_(std::move(config)) {
   directory_ = std::make_unique<RegistryDirectory>(registry_channel_, redis_.get(),
                                                    store_->prefix(), *metrics_, config_.directory);
   peers_ = std::make_unique<PeerStats>(config_.peer_sample_size);
+  config_.ingest.seed_peers = true;
   ingest_ = std::make_unique<Ingest>(store_.get(), directory_.get(), &clock_, peers_.get(),
                                      /*policy=*/nullptr, config_.ingest);
   service_ = std::make_unique<IngestServiceImpl>(ingest_.get(), replay_.get(), *metrics_);

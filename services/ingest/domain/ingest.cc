@@ -48,6 +48,83 @@ Ingest::Ingest(Store* store, EnterpriseDirectory* directory, Clock* clock, PeerS
       policy_(policy),
       config_(std::move(config)) {}
 
+Ingest::~Ingest() {
+  {
+    absl::MutexLock lock(&seed_mu_);
+    seed_stop_ = true;
+  }
+  if (seeder_.joinable()) seeder_.join();
+}
+
+void Ingest::RequestPeerSeeding(const Indicator& indicator, const std::string& period) {
+  if (!config_.seed_peers || peers_ == nullptr || indicator.value_type != ValueType::kNumber) {
+    return;
+  }
+  absl::MutexLock lock(&seed_mu_);
+  if (seed_stop_ || !seed_requested_.insert(absl::StrCat(indicator.id, "|", period)).second) return;
+  seed_queue_.emplace_back(indicator.id, period);
+  if (!seeder_.joinable()) seeder_ = std::thread([this] { SeedLoop(); });
+}
+
+void Ingest::WaitForPeerSeeding() {
+  absl::MutexLock lock(&seed_mu_);
+  seed_mu_.Await(absl::Condition(
+      +[](Ingest* self) ABSL_EXCLUSIVE_LOCKS_REQUIRED(self->seed_mu_) {
+        return self->seed_queue_.empty() && self->seeding_ == 0;
+      },
+      this));
+}
+
+void Ingest::SeedLoop() {
+  for (;;) {
+    std::pair<std::string, std::string> next;
+    {
+      absl::MutexLock lock(&seed_mu_);
+      seed_mu_.Await(absl::Condition(
+          +[](Ingest* self) ABSL_EXCLUSIVE_LOCKS_REQUIRED(self->seed_mu_) {
+            return self->seed_stop_ || !self->seed_queue_.empty();
+          },
+          this));
+      if (seed_stop_) return;
+      next = seed_queue_.front();
+      seed_queue_.pop_front();
+      ++seeding_;
+    }
+    SeedPeers(next.first, next.second);
+    absl::MutexLock lock(&seed_mu_);
+    --seeding_;
+  }
+}
+
+void Ingest::SeedPeers(const std::string& indicator, const std::string& period) {
+  // Values accepted while the scan runs may be counted twice; the sample is a sample.
+  absl::Status s =
+      store_->Scan(DataKey{indicator, period}, 10000,
+                   [&](const std::vector<std::pair<std::string, double>>& rows, int64_t) {
+                     if (rows.empty()) return true;
+                     std::vector<std::string> codes;
+                     codes.reserve(rows.size());
+                     for (const auto& row : rows) codes.push_back(row.first);
+                     auto infos = directory_->Lookup(codes);
+                     absl::flat_hash_map<std::string, std::vector<double>> by_division;
+                     for (size_t i = 0; i < rows.size(); ++i) {
+                       if (infos[i].ok() && infos[i]->known && !infos[i]->division.empty()) {
+                         by_division[infos[i]->division].push_back(rows[i].second);
+                       }
+                     }
+                     for (auto& [division, values] : by_division) {
+                       peers_->AddMany(absl::StrCat(indicator, "|", period, "|", division), values);
+                     }
+                     absl::MutexLock lock(&seed_mu_);
+                     return !seed_stop_;
+                   });
+  if (!s.ok()) {
+    // Try again the next time a report for this pair arrives.
+    absl::MutexLock lock(&seed_mu_);
+    seed_requested_.erase(absl::StrCat(indicator, "|", period));
+  }
+}
+
 absl::Status Ingest::SeedCatalogue() {
   for (Indicator i : BuiltinIndicators()) {
     i.status = IndicatorStatus::kActive;
@@ -371,6 +448,7 @@ absl::StatusOr<std::vector<ItemResult>> Ingest::Report(const std::string& report
         continue;
       }
       p.division = info->division;
+      RequestPeerSeeding(p.indicator, p.period_text);
       known.push_back(std::move(p));
     }
     valid = std::move(known);

@@ -5,12 +5,15 @@
 // reads. No gRPC, no Redis. Thread-safe if the Store and directory are.
 
 #include <cstdint>
+#include <deque>
 #include <functional>
 #include <memory>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "absl/container/flat_hash_map.h"
+#include "absl/container/flat_hash_set.h"
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
 #include "common/clock/clock.h"
@@ -37,6 +40,10 @@ struct IngestConfig {
   int max_page_size = 1000;
   // Offset of the reporting calendar from UTC, for "not in the future" (China: UTC+8).
   int utc_offset_hours = 8;
+  // Fill the peer samples of an (indicator, period) from the stored column the first
+  // time this process sees it, on a background thread, so that peer scores work after a
+  // restart and on every replica. Off in unit tests for determinism.
+  bool seed_peers = false;
 };
 
 // Whether a reporter may report for an enterprise. The default allows everything;
@@ -82,6 +89,13 @@ class Ingest {
   // Everything passed in must outlive the core; `policy` may be null (allow all).
   Ingest(Store* store, EnterpriseDirectory* directory, Clock* clock, PeerStats* peers,
          ReportPolicy* policy, IngestConfig config);
+  // Stops the peer seeder, if it runs.
+  ~Ingest();
+  Ingest(const Ingest&) = delete;
+  Ingest& operator=(const Ingest&) = delete;
+
+  // Blocks until every peer seeding requested so far is done (tests and benchmarks).
+  void WaitForPeerSeeding();
 
   // Creates the built-in indicators that are missing (on start; idempotent).
   absl::Status SeedCatalogue();
@@ -131,6 +145,11 @@ class Ingest {
                           const std::string& division, const std::vector<SeriesEntry>& series,
                           int ordinal, double value);
 
+  // Queues (indicator, period) for peer seeding unless it was queued before.
+  void RequestPeerSeeding(const Indicator& indicator, const std::string& period);
+  void SeedLoop();
+  void SeedPeers(const std::string& indicator, const std::string& period);
+
   Store* store_;
   EnterpriseDirectory* directory_;
   Clock* clock_;
@@ -143,6 +162,13 @@ class Ingest {
       ABSL_GUARDED_BY(mu_);
   absl::Time catalogue_time_ ABSL_GUARDED_BY(mu_) = absl::InfinitePast();
   absl::flat_hash_map<std::string, int> reporter_ids_ ABSL_GUARDED_BY(mu_);
+
+  absl::Mutex seed_mu_;
+  absl::flat_hash_set<std::string> seed_requested_ ABSL_GUARDED_BY(seed_mu_);
+  std::deque<std::pair<std::string, std::string>> seed_queue_ ABSL_GUARDED_BY(seed_mu_);
+  int seeding_ ABSL_GUARDED_BY(seed_mu_) = 0;
+  bool seed_stop_ ABSL_GUARDED_BY(seed_mu_) = false;
+  std::thread seeder_;
 };
 
 }  // namespace iplus::ingest

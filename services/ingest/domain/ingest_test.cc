@@ -428,3 +428,40 @@ TEST_F(IngestTest, ReadErrors) {
 
 }  // namespace
 }  // namespace iplus::ingest
+
+namespace iplus::ingest {
+namespace {
+
+TEST(PeerSeedingTest, ANewProcessLearnsPeersFromTheStoredColumn) {
+  MemoryStore store;
+  FakeDirectory directory;
+  FakeClock clock(absl::FromUnixSeconds(1559347200));
+  for (int i = 0; i < 40; ++i) directory.Add(CodeN(i));
+  {
+    PeerStats first_peers;
+    Ingest first(&store, &directory, &clock, &first_peers, nullptr, IngestConfig{});
+    ASSERT_THAT(first.SeedCatalogue(), IsOk());
+    std::vector<ObservationInput> batch;
+    for (int i = 0; i < 20; ++i) {
+      batch.push_back(
+          Number(absl::StrCat("p", i), CodeN(i), "inventory_turnover", "2018", 10 + (i % 5) * 0.5));
+    }
+    ASSERT_THAT(first.Report("p", batch), IsOk());
+  }
+  // A restarted process: empty samples, seeded from the store on first use.
+  PeerStats peers;
+  IngestConfig config;
+  config.seed_peers = true;
+  Ingest restarted(&store, &directory, &clock, &peers, nullptr, config);
+  auto normal = restarted.Report("p", {Number("n", CodeN(30), "inventory_turnover", "2018", 10.5)});
+  ASSERT_THAT(normal, IsOk());
+  restarted.WaitForPeerSeeding();
+  EXPECT_GE(peers.Count("inventory_turnover|2018|C26"), 20u);
+  auto outlier = restarted.Report("p", {Number("o", CodeN(31), "inventory_turnover", "2018", 60)});
+  ASSERT_THAT(outlier, IsOk());
+  ASSERT_THAT((*outlier)[0].flags, SizeIs(1));
+  EXPECT_EQ((*outlier)[0].flags[0].kind, OutlierKind::kIndustryPeers);
+}
+
+}  // namespace
+}  // namespace iplus::ingest
