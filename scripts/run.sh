@@ -35,7 +35,7 @@ stop_all() {
 trap stop_all INT TERM EXIT
 
 redis-server --port "$REDIS_PORT" --bind 127.0.0.1 --dir "$RUN_DIR/redis" \
-  --appendonly yes --appendfsync always --save '' \
+  --appendonly yes --appendfsync always --save '' --hash-max-listpack-value 1024 \
   >"$RUN_DIR/logs/redis.log" 2>&1 &
 pids+=($!)
 for _ in $(seq 1 50); do

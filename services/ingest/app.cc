@@ -3,6 +3,7 @@
 #include <utility>
 
 #include "common/grpc/redis_metrics.h"
+#include "absl/strings/numbers.h"
 #include "common/log/log.h"
 #include "grpcpp/create_channel.h"
 #include "grpcpp/security/credentials.h"
@@ -50,8 +51,23 @@ absl::Status App::Ready() {
       return s;
     }
     catalogue_ready_.store(true);
+    WarnAboutEncoding();
   }
   return redis_->Ping();
+}
+
+void App::WarnAboutEncoding() {
+  // Series texts exceed Redis's default 64-byte listpack value limit; with it, series
+  // hashes fall back to the much larger hashtable encoding. A managed Redis may refuse
+  // CONFIG, in which case nothing is said.
+  auto reply = redis_->Command({"CONFIG", "GET", "hash-max-listpack-value"});
+  if (!reply.ok() || !reply->IsArray() || reply->elements().size() != 2) return;
+  int64_t limit = 0;
+  if (absl::SimpleAtoi(reply->elements()[1].str(), &limit) && limit < 512) {
+    log::Warn("Redis hash-max-listpack-value is small; observations will take several times "
+              "more memory (set it to 1024)",
+              {log::Field::Int("hash_max_listpack_value", limit)});
+  }
 }
 
 absl::Status App::Start() {

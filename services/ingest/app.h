@@ -49,6 +49,7 @@ class App {
 
  private:
   absl::Status Ready();
+  void WarnAboutEncoding();
 
   AppConfig config_;
   std::shared_ptr<metrics::Registry> metrics_;
