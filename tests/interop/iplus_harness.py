@@ -139,10 +139,16 @@ def wait_http_ok(url, proc, deadline):
 
 
 class Service:
-    def __init__(self, name, binary, flags=()):
+    """One service binary. `flags` are passed as given; `links` maps a flag name to the
+    name of another service of the same stack, and passes that service's gRPC target
+    (e.g. links={"registry_target": "registry"} gives --registry_target=127.0.0.1:PORT).
+    A stack starts linked services before the services that link to them."""
+
+    def __init__(self, name, binary, flags=(), links=None):
         self.name = name
         self.binary = binary
         self.flags = list(flags)
+        self.links = dict(links or {})
         self.grpc_port = None
         self.metrics_port = None
         self.process = None
@@ -157,19 +163,56 @@ class Service:
 
 
 class Stack:
-    """One redis-server and any number of services sharing it."""
+    """One redis-server and any number of services sharing it, each on its own ports
+    with its own flags."""
 
     def __init__(self, work_dir, redis_server, services):
         self.work_dir = work_dir
         self.redis_server = redis_server
-        self.services = services
+        self.services = list(services)
         self.redis_port = None
         self.redis = None
+        self._started = []
+
+    def service(self, name):
+        for svc in self.services:
+            if svc.name == name:
+                return svc
+        raise KeyError("no service %r in the stack" % name)
+
+    def start_order(self):
+        """The services with every linked service before the services linking to it;
+        otherwise in the order given."""
+        names = [svc.name for svc in self.services]
+        if len(set(names)) != len(names):
+            raise ValueError("service names must be unique: %s" % names)
+        order, visiting = [], set()
+
+        def visit(svc):
+            if svc in order:
+                return
+            if svc.name in visiting:
+                raise ValueError("services link to each other in a cycle through %r" %
+                                 svc.name)
+            visiting.add(svc.name)
+            for flag, other in sorted(svc.links.items()):
+                if other not in names:
+                    raise ValueError("%s: --%s links to %r, which is not in the stack" % (
+                        svc.name, flag, other))
+                visit(self.service(other))
+            visiting.discard(svc.name)
+            order.append(svc)
+
+        for svc in self.services:
+            visit(svc)
+        return order
 
     def start(self):
+        order = self.start_order()
         self._start_redis()
-        for svc in self.services:
+        for svc in order:
             self._start_service(svc)
+            self._started.append(svc)
 
     def _start_redis(self):
         data = os.path.join(self.work_dir, "redis")
@@ -198,6 +241,8 @@ class Stack:
                     "--grpc_address=" + svc.target,
                     "--metrics_address=127.0.0.1:%d" % svc.metrics_port,
                     "--redis_address=127.0.0.1:%d" % self.redis_port] + svc.flags
+            argv += ["--%s=%s" % (flag, self.service(other).target)
+                     for flag, other in sorted(svc.links.items())]
             proc = Process(svc.name, argv,
                            os.path.join(self.work_dir, "%s-%d.log" % (svc.name, attempt)))
             deadline = time.monotonic() + STARTUP_TIMEOUT_S
@@ -217,8 +262,9 @@ class Stack:
         raise RuntimeError("cannot start %s: %s" % (svc.name, last_error))
 
     def stop(self):
-        """Stops whatever is still running; safe to call more than once."""
-        for svc in self.services:
+        """Stops whatever is still running, services that link to others first; safe to
+        call more than once."""
+        for svc in reversed(self._started):
             if svc.process is not None and not svc.process.stopped:
                 svc.process.terminate()
         if self.redis is not None and not self.redis.stopped:

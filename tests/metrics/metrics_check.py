@@ -1,8 +1,10 @@
 """End-to-end check of the services' /metrics endpoints.
 
 For every service given with --service NAME BINARY: starts it (free loopback ports, one
-private redis-server shared by all), makes a few gRPC calls so the gRPC server series
-exist, fetches /metrics and checks the expected series, runs the body through
+private redis-server shared by all; a service that calls another, such as ingestion
+calling the registry, gets that service's address when both are given), makes a few
+gRPC calls so the gRPC server and service series exist, fetches /metrics and checks the
+expected series, runs the body through
 `promtool check metrics` (which must exit 0 and print nothing), then lets a real
 Prometheus server scrape every service and queries its HTTP API until the series are
 there. Finally every service must exit 0 on SIGTERM.
@@ -35,15 +37,19 @@ harness = None  # iplus_harness, imported from --harness_dir
 
 # --- Per-service knowledge ------------------------------------------------------------
 #
-# protos: what to generate stubs for; exercise(target) makes calls and returns the
-# grpc_server_handled_total label sets (grpc_service, grpc_method, grpc_code) with the
-# minimum count each must have reached. A service without an entry is only probed with
-# the standard health check.
+# protos: what to generate stubs for; exercise(svc, stack) makes calls and returns the
+# grpc_server_handled_total label sets (grpc_service, grpc_method, grpc_code[, grpc_type],
+# unary when not given) with the minimum count each must have reached. links: flag ->
+# another service whose gRPC target the flag gets when that service runs too (unless the
+# flag is given with --service_flag). series: (name, {label: value}, minimum, maximum)
+# that /metrics must have after the calls, the value summed over the matching samples; a
+# minimum of None only asks for presence, a maximum of None for no upper bound. A service
+# without an entry is only probed with the standard health check.
 
 GOOGLE_RPC_PROTOS = ["google/rpc/status.proto", "google/rpc/error_details.proto"]
 
 
-def exercise_registry(target):
+def exercise_registry(svc, stack):
     import grpc
     import uscc
     from iplus.common.v1 import common_pb2 as common
@@ -52,7 +58,7 @@ def exercise_registry(target):
 
     service = "iplus.registry.v1.RegistryService"
     codes = [uscc.make_code("440300", uscc.body_for(777 + i)) for i in range(3)]
-    with grpc.insecure_channel(target) as channel:
+    with grpc.insecure_channel(svc.target) as channel:
         stub = rpc.RegistryServiceStub(channel)
         for i, code in enumerate(codes):
             stub.CreateEnterprise(pb.CreateEnterpriseRequest(
@@ -82,6 +88,77 @@ def exercise_registry(target):
     ]
 
 
+def exercise_ingest(svc, stack):
+    import grpc
+    import uscc
+    from iplus.common.v1 import common_pb2 as common
+    from iplus.ingest.v1 import ingest_pb2 as pb
+    from iplus.ingest.v1 import ingest_pb2_grpc as rpc
+    from iplus.registry.v1 import registry_pb2 as reg
+    from iplus.registry.v1 import registry_pb2_grpc as reg_rpc
+
+    try:
+        registry = stack.service("registry")
+    except KeyError:
+        raise RuntimeError("ingestion accepts observations only for enterprises of a "
+                           "registry: give --service registry BIN too")
+    service = "iplus.ingest.v1.IngestService"
+    codes = [uscc.make_code("440300", uscc.body_for(8800 + i)) for i in range(3)]
+    with grpc.insecure_channel(registry.target) as channel:
+        stub = reg_rpc.RegistryServiceStub(channel)
+        for i, code in enumerate(codes):
+            stub.CreateEnterprise(reg.CreateEnterpriseRequest(
+                enterprise=reg.Enterprise(
+                    code=code, name="Ingest Metrics Probe %d" % i, region="440300",
+                    industry="C39", ownership=common.OWNERSHIP_PRIVATE,
+                    size=common.ENTERPRISE_SIZE_SMALL,
+                    kind=common.ORGANIZATION_KIND_MANUFACTURER),
+                request_id=str(uuid.uuid4())), timeout=RPC_TIMEOUT_S)
+
+    def observation(report_id, code, indicator, value):
+        return pb.Observation(report_id=report_id, enterprise_code=code,
+                              indicator=indicator, period="2022", number_value=value)
+
+    energy = [observation("metrics-eur-%d" % i, code, "energy_utilization_rate", 40.0 + i)
+              for i, code in enumerate(codes)]
+    energy.append(observation("metrics-unknown", codes[0], "no_such_indicator", 1.0))
+    with grpc.insecure_channel(svc.target) as channel:
+        stub = rpc.IngestServiceStub(channel)
+        for attempt in range(2):  # the second time, every stored item is a duplicate
+            resp = stub.ReportObservations(pb.ReportObservationsRequest(observations=energy),
+                                           timeout=RPC_TIMEOUT_S)
+            want = ([pb.OUTCOME_ACCEPTED, pb.OUTCOME_DUPLICATE][attempt],) * len(codes)
+            got = tuple(r.outcome for r in resp.results)
+            if got != want + (pb.OUTCOME_REJECTED,):
+                raise AssertionError("ReportObservations outcomes %r" % (got,))
+        turnover = [observation("metrics-turn-%d" % i, code, "inventory_turnover", 3.0 + i)
+                    for i, code in enumerate(codes)]
+        acks = list(stub.StreamObservations(
+            iter([pb.StreamObservationsRequest(batch_id=1, observations=turnover)]),
+            timeout=RPC_TIMEOUT_S))
+        if [a.batch_id for a in acks] != [1] or acks[0].status.code != 0:
+            raise AssertionError("StreamObservations acks %r" % (acks,))
+        stub.GetSeries(pb.GetSeriesRequest(enterprise_code=codes[0],
+                                           indicator="energy_utilization_rate"),
+                       timeout=RPC_TIMEOUT_S)
+        stub.GetDataVersions(pb.GetDataVersionsRequest(
+            keys=[pb.DataKey(indicator="energy_utilization_rate", period="2022")]),
+            timeout=RPC_TIMEOUT_S)
+        try:
+            stub.GetDataVersions(pb.GetDataVersionsRequest(), timeout=RPC_TIMEOUT_S)
+            raise AssertionError("GetDataVersions without keys succeeded")
+        except grpc.RpcError as e:
+            if e.code() != grpc.StatusCode.INVALID_ARGUMENT:
+                raise
+    return [
+        ((service, "ReportObservations", "OK"), 2),
+        ((service, "StreamObservations", "OK", "bidi_stream"), 1),
+        ((service, "GetSeries", "OK"), 1),
+        ((service, "GetDataVersions", "OK"), 1),
+        ((service, "GetDataVersions", "InvalidArgument"), 1),
+    ]
+
+
 SERVICES = {
     "registry": {
         "protos": ["iplus/common/v1/common.proto", "iplus/registry/v1/registry.proto"],
@@ -90,6 +167,28 @@ SERVICES = {
         "prometheus": [
             ('grpc_server_handled_total{job="registry",grpc_method="CreateEnterprise",'
              'grpc_code="OK"}', 1),
+        ],
+    },
+    "ingest": {
+        "protos": ["iplus/common/v1/common.proto", "iplus/registry/v1/registry.proto",
+                   "iplus/ingest/v1/ingest.proto"],
+        "links": {"registry_target": "registry"},
+        "exercise": exercise_ingest,
+        "series": [
+            ("iplus_ingest_observations_total", {"outcome": "accepted"}, 6, None),
+            ("iplus_ingest_observations_total", {"outcome": "duplicate"}, 3, None),
+            ("iplus_ingest_observations_total", {"outcome": "rejected"}, 2, None),
+            ("iplus_ingest_batch_size_count", {}, 3, None),
+            ("iplus_ingest_batch_size_bucket", {"le": "+Inf"}, 3, None),
+            ("iplus_ingest_streams_total", {}, 1, None),
+            ("iplus_ingest_streams_active", {}, 0, 0),
+            ("iplus_ingest_registry_cache_lookups_total", {}, None, None),
+            ("iplus_ingest_registry_cache_entries", {}, None, None),
+        ],
+        "prometheus": [
+            ('grpc_server_handled_total{job="ingest",grpc_method="ReportObservations",'
+             'grpc_code="OK"}', 1),
+            ('iplus_ingest_observations_total{job="ingest",outcome="accepted"}', 1),
         ],
     },
 }
@@ -151,7 +250,7 @@ def http_get(url):
         return r.status, r.headers.get("Content-Type", ""), r.read().decode()
 
 
-def check_endpoint(checks, svc, handled, promtool):
+def check_endpoint(checks, svc, handled, series, promtool):
     status, ctype, body = http_get(svc.metrics_url)
     name = svc.name
     checks.check(status == 200, "%s: GET /metrics is 200" % name, str(status))
@@ -170,14 +269,16 @@ def check_endpoint(checks, svc, handled, promtool):
     build = find(samples, "iplus_build_info", service=name)
     checks.check(len(build) == 1 and build[0][1] == 1.0,
                  '%s: iplus_build_info{service="%s"} 1' % (name, name), repr(build))
-    for (grpc_service, method, code), minimum in handled:
-        got = find(samples, "grpc_server_handled_total", grpc_type="unary",
+    for labels, minimum in handled:
+        grpc_service, method, code = labels[:3]
+        grpc_type = labels[3] if len(labels) > 3 else "unary"
+        got = find(samples, "grpc_server_handled_total", grpc_type=grpc_type,
                    grpc_service=grpc_service, grpc_method=method, grpc_code=code)
         value = got[0][1] if len(got) == 1 else None
         checks.check(value is not None and value >= minimum,
-                     '%s: grpc_server_handled_total{grpc_type="unary",grpc_service="%s",'
-                     'grpc_method="%s",grpc_code="%s"} >= %d' % (name, grpc_service, method,
-                                                                code, minimum),
+                     '%s: grpc_server_handled_total{grpc_type="%s",grpc_service="%s",'
+                     'grpc_method="%s",grpc_code="%s"} >= %d' % (name, grpc_type, grpc_service,
+                                                                method, code, minimum),
                      "got %r" % (got,))
         if code == "OK":
             buckets = find(samples, "grpc_server_handling_seconds_bucket",
@@ -185,6 +286,21 @@ def check_endpoint(checks, svc, handled, promtool):
             checks.check(len(buckets) == 1 and buckets[0][1] >= minimum,
                          '%s: grpc_server_handling_seconds_bucket{grpc_method="%s",le="+Inf"} '
                          '>= %d' % (name, method, minimum), repr(buckets))
+
+    for series_name, labels, minimum, maximum in series:
+        got = find(samples, series_name, **labels)
+        total = sum(v for _, v in got)
+        selector = series_name + ("{%s}" % ",".join('%s="%s"' % kv
+                                                     for kv in sorted(labels.items()))
+                                  if labels else "")
+        if minimum is None:
+            checks.check(bool(got), "%s: %s present" % (name, selector))
+            continue
+        ok = bool(got) and total >= minimum and (maximum is None or total <= maximum)
+        bound = (">= %g" % minimum if maximum is None else
+                 "== %g" % minimum if maximum == minimum else
+                 "in [%g, %g]" % (minimum, maximum))
+        checks.check(ok, "%s: %s %s" % (name, selector, bound), "got %r" % (got,))
 
     proc = subprocess.run([promtool, "check", "metrics"], input=body.encode(),
                           stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=60)
@@ -266,6 +382,22 @@ def check_prometheus(checks, stack, prometheus, work_dir):
         proc.terminate()
 
 
+def split_service_flags(argv):
+    """Takes every `--service_flag NAME FLAG` out of argv: argparse would read a FLAG
+    such as --log_level=debug as an option of its own. Returns (rest, [(NAME, FLAG)])."""
+    rest, flags, i = [], [], 0
+    while i < len(argv):
+        if argv[i] == "--service_flag":
+            if i + 2 >= len(argv):
+                raise SystemExit("--service_flag needs a service name and a flag")
+            flags.append((argv[i + 1], argv[i + 2]))
+            i += 3
+        else:
+            rest.append(argv[i])
+            i += 1
+    return rest, flags
+
+
 def main():
     global harness
     parser = argparse.ArgumentParser(description=__doc__,
@@ -283,7 +415,9 @@ def main():
     parser.add_argument("--proto_root", required=True)
     parser.add_argument("--googleapis", required=True)
     parser.add_argument("--protobuf_include", required=True)
-    args = parser.parse_args()
+    rest, service_flags = split_service_flags(sys.argv[1:])
+    args = parser.parse_args(rest)
+    args.service_flag = service_flags
 
     sys.path.insert(0, os.path.abspath(args.harness_dir))
     import iplus_harness
@@ -297,14 +431,20 @@ def main():
         harness.generate_stubs(args.protoc, args.grpc_python_plugin,
                                [args.proto_root, args.googleapis, args.protobuf_include],
                                protos, os.path.join(tmp, "gen"))
-        services = [harness.Service(name, binary,
-                                    [f for n, f in args.service_flag if n == name])
-                    for name, binary in args.service]
+        names = [name for name, _ in args.service]
+        services = []
+        for name, binary in args.service:
+            flags = [f for n, f in args.service_flag if n == name]
+            given = {f.lstrip("-").split("=", 1)[0] for f in flags}
+            links = {flag: other
+                     for flag, other in SERVICES.get(name, {}).get("links", {}).items()
+                     if other in names and flag not in given}
+            services.append(harness.Service(name, binary, flags, links=links))
         stack = harness.Stack(tmp, args.redis_server, services)
         try:
             try:
                 stack.start()
-            except RuntimeError as e:
+            except (RuntimeError, ValueError) as e:
                 checks.check(False, "services start", str(e))
                 return 1
             for svc in services:
@@ -312,13 +452,15 @@ def main():
                 handled = []
                 if exercise is not None:
                     try:
-                        handled = exercise(svc.target)
+                        handled = exercise(svc, stack)
                     except Exception as e:  # report and go on with the other checks
                         checks.check(False, "%s: gRPC calls succeed" % svc.name, repr(e))
                 harness.health_serving(svc.target)
-                check_endpoint(checks, svc, handled, args.promtool)
+                check_endpoint(checks, svc, handled,
+                               SERVICES.get(svc.name, {}).get("series", []), args.promtool)
             check_prometheus(checks, stack, args.prometheus, tmp)
-            for svc in services:
+            # Services that call others stop first.
+            for svc in reversed(stack.start_order()):
                 rc = svc.process.terminate(timeout=20.0)
                 checks.check(rc == 0, "%s: exits 0 on SIGTERM" % svc.name,
                              "exit %r\n%s" % (rc, harness.tail(svc.process.log_path)))
