@@ -37,6 +37,18 @@ ItemResult Reject(int index, RejectReason reason, std::string field, std::string
 
 PlausibleRange ToPlausible(const ValueRange& r) { return PlausibleRange{r.min, r.max}; }
 
+// A report's identity: the reporter and its report id.
+std::string ReportKey(const std::string& reporter, const ObservationInput& in) {
+  return Hash64Bytes(absl::StrCat(reporter, "\n", in.report_id));
+}
+
+// What a report says: enterprise, indicator, period and value.
+std::string Fingerprint(const ObservationInput& in, const std::string& indicator,
+                        const std::string& period, double value) {
+  return Hash64Bytes(
+      absl::StrCat(in.enterprise_code, "|", indicator, "|", period, "|", CanonicalNumber(value)));
+}
+
 }  // namespace
 
 Ingest::Ingest(Store* store, EnterpriseDirectory* directory, Clock* clock, PeerStats* peers,
@@ -462,14 +474,60 @@ absl::StatusOr<std::vector<ItemResult>> Ingest::Report(const std::string& report
   std::vector<Prepared*> pending;
   for (auto& p : valid) pending.push_back(&p);
   for (int round = 0; !pending.empty() && round < config_.max_conflict_rounds; ++round) {
+    std::vector<Prepared*> settled;  // resent reports found in this round
+    if (round > 0) {
+      // Items that conflicted may have done so because an earlier item of their series
+      // in this batch turned out to be a resent report (a resent chain of revisions).
+      // Settle the reports already seen first, so such a chain takes two rounds, not one
+      // per link. (Read before the series, to keep the series read close to the write.)
+      std::vector<std::string> report_keys;
+      report_keys.reserve(pending.size());
+      for (Prepared* p : pending) report_keys.push_back(ReportKey(reporter, *p->input));
+      auto seen = store_->ReadReports(report_keys);
+      if (!seen.ok()) return seen.status();
+      std::vector<Prepared*> unseen;
+      for (size_t j = 0; j < pending.size(); ++j) {
+        Prepared* p = pending[j];
+        if ((*seen)[j].empty()) {
+          unseen.push_back(p);
+        } else if ((*seen)[j] !=
+                   Fingerprint(*p->input, p->indicator.id, p->period_text, p->value)) {
+          results[p->index] =
+              Reject(p->index, RejectReason::kReportIdReused, "report_id",
+                     absl::StrCat("report id \"", p->input->report_id,
+                                  "\" was used before for a different observation"));
+        } else {
+          settled.push_back(p);
+        }
+      }
+      pending = std::move(unseen);
+    }
     std::vector<SeriesKey> keys;
     absl::flat_hash_map<SeriesKey, size_t> key_index;
     for (Prepared* p : pending) {
       SeriesKey k{p->indicator.id, p->input->enterprise_code};
       if (key_index.emplace(k, keys.size()).second) keys.push_back(std::move(k));
     }
+    for (Prepared* p : settled) {
+      SeriesKey k{p->indicator.id, p->input->enterprise_code};
+      if (key_index.emplace(k, keys.size()).second) keys.push_back(std::move(k));
+    }
     auto texts = store_->ReadSeries(keys);
     if (!texts.ok()) return texts.status();
+    for (Prepared* p : settled) {
+      ItemResult& r = results[p->index];
+      r = ItemResult{};
+      r.index = p->index;
+      r.outcome = Outcome::kDuplicate;
+      auto series =
+          DecodeSeries((*texts)[key_index[SeriesKey{p->indicator.id, p->input->enterprise_code}]]);
+      if (series.ok()) {
+        for (const auto& e : *series) {
+          if (e.ordinal == refdata::PeriodOrdinal(p->period)) r.revision = e.revision;
+        }
+      }
+    }
+    if (pending.empty()) break;
     // The series as this batch will have left it, item by item.
     std::vector<std::string> working = *texts;
     std::vector<ObservationWrite> writes;
@@ -488,9 +546,8 @@ absl::StatusOr<std::vector<ItemResult>> Ingest::Report(const std::string& report
       std::string canonical = CanonicalNumber(p->value);
 
       ObservationWrite w;
-      w.report_key = Hash64Bytes(absl::StrCat(reporter, "\n", p->input->report_id));
-      w.fingerprint = Hash64Bytes(absl::StrCat(p->input->enterprise_code, "|", p->indicator.id, "|",
-                                               p->period_text, "|", canonical));
+      w.report_key = ReportKey(reporter, *p->input);
+      w.fingerprint = Fingerprint(*p->input, p->indicator.id, p->period_text, p->value);
       w.series = keys[k];
       w.period = p->period_text;
       w.expected_series = working[k];
@@ -530,12 +587,18 @@ absl::StatusOr<std::vector<ItemResult>> Ingest::Report(const std::string& report
     auto statuses = store_->Apply(writes, clock_->Now());
     if (!statuses.ok()) return statuses.status();
     std::vector<Prepared*> retry;
+    // The series as the store holds them after each applied write. `working` also holds
+    // planned writes that were not applied (a resent report), so the revision of a
+    // duplicate report is read from here.
+    std::vector<std::string> stored = *texts;
     for (size_t j = 0; j < pending.size(); ++j) {
       Prepared* p = pending[j];
       ItemResult& r = results[p->index];
       r.index = p->index;
+      const size_t k = key_index[SeriesKey{p->indicator.id, p->input->enterprise_code}];
       switch ((*statuses)[j]) {
         case WriteStatus::kApplied:
+          if (!writes[j].new_series.empty()) stored[k] = writes[j].new_series;
           r.outcome = planned[j];
           r.revision = planned_revision[j];
           r.flags = planned_flags[j];
@@ -547,8 +610,8 @@ absl::StatusOr<std::vector<ItemResult>> Ingest::Report(const std::string& report
           break;
         case WriteStatus::kDuplicateReport: {
           r.outcome = Outcome::kDuplicate;
-          // The revision now current, from the series as read.
-          auto series = DecodeSeries(writes[j].expected_series);
+          // The revision now current.
+          auto series = DecodeSeries(stored[k]);
           int ordinal = refdata::PeriodOrdinal(p->period);
           r.revision = 0;
           if (series.ok()) {

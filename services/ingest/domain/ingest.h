@@ -35,7 +35,8 @@ struct IngestConfig {
   // How often the in-memory catalogue is reloaded, so that indicators created or retired
   // through another replica take effect here too.
   absl::Duration catalogue_refresh = absl::Seconds(1);
-  int max_conflict_rounds = 5;
+  // Rounds of re-preparing items whose series another writer moved meanwhile.
+  int max_conflict_rounds = 16;
   int default_page_size = 100;
   int max_page_size = 1000;
   // Offset of the reporting calendar from UTC, for "not in the future" (China: UTC+8).

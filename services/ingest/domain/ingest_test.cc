@@ -289,6 +289,24 @@ TEST_F(IngestTest, SameSeriesTwiceInOneBatchAppliesInOrder) {
   EXPECT_EQ((*series)[1].entry.value, 7);
 }
 
+TEST_F(IngestTest, ResendOfALongChainOfRevisionsIsAllDuplicates) {
+  std::vector<ObservationInput> chain;
+  for (int i = 0; i < 12; ++i) {
+    chain.push_back(Number(absl::StrCat("v", i), CodeN(1), "inventory_turnover", "2018", 1 + i));
+  }
+  auto first = ingest_.Report("p", chain);
+  ASSERT_THAT(first, IsOk());
+  EXPECT_EQ((*first)[11].outcome, Outcome::kRevised);
+  EXPECT_EQ((*first)[11].revision, 12);
+  auto again = ingest_.Report("p", chain);
+  ASSERT_THAT(again, IsOk());
+  for (const auto& r : *again) {
+    EXPECT_EQ(r.outcome, Outcome::kDuplicate) << r.index << " " << r.message;
+    EXPECT_EQ(r.revision, 12) << r.index;
+  }
+  EXPECT_EQ(ingest_.GetSeries(CodeN(1), "inventory_turnover", "", "")->at(0).entry.value, 12);
+}
+
 TEST_F(IngestTest, ConcurrentWriterIsDetectedAndTheItemReprepared) {
   ASSERT_EQ(One(Number("a", CodeN(1), "inventory_turnover", "2017", 4)).outcome,
             Outcome::kAccepted);

@@ -76,6 +76,18 @@ absl::StatusOr<std::vector<std::string>> MemoryStore::ReadSeries(
   return out;
 }
 
+absl::StatusOr<std::vector<std::string>> MemoryStore::ReadReports(
+    const std::vector<std::string>& report_keys) {
+  absl::MutexLock lock(&mu_);
+  if (!failure_.ok()) return failure_;
+  std::vector<std::string> out;
+  for (const auto& k : report_keys) {
+    auto it = reports_.find(k);
+    out.push_back(it == reports_.end() ? "" : it->second);
+  }
+  return out;
+}
+
 absl::StatusOr<std::vector<WriteStatus>> MemoryStore::Apply(
     const std::vector<ObservationWrite>& writes, absl::Time time) {
   std::function<void()> hook;

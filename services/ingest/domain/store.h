@@ -104,6 +104,10 @@ class Store {
   virtual absl::StatusOr<std::vector<std::string>> ReadSeries(
       const std::vector<SeriesKey>& keys) = 0;
 
+  // The fingerprint stored for each report key ("" where the report was never seen).
+  virtual absl::StatusOr<std::vector<std::string>> ReadReports(
+      const std::vector<std::string>& report_keys) = 0;
+
   // Applies the writes in order, each atomically (report, series, column, history,
   // coverage), and bumps the data version of every (indicator, period) changed, appending
   // one change per such key. `time` stamps the changes.

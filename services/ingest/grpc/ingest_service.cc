@@ -5,6 +5,7 @@
 #include "common/grpc/replayable.h"
 #include "common/grpc/status.h"
 #include "common/log/log.h"
+#include "common/status/status.h"
 #include "services/ingest/convert/convert.h"
 
 namespace iplus::ingest {
@@ -93,6 +94,13 @@ grpc::Status IngestServiceImpl::CreateIndicator(grpc::ServerContext*,
                                                 v1::CreateIndicatorResponse* resp) {
   return Replayable(replay_, "CreateIndicator", req->request_id(), *req, resp,
                     [&]() -> absl::Status {
+                      // Unset means annual; an unknown number is refused here, since the
+                      // domain's granularity has no such value.
+                      if (!v1::Granularity_IsValid(req->indicator().granularity())) {
+                        return InvalidField("indicator.granularity",
+                                            "must be GRANULARITY_YEAR (the default), "
+                                            "GRANULARITY_QUARTER or GRANULARITY_MONTH");
+                      }
                       auto r = ingest_->CreateIndicator(FromProto(req->indicator()));
                       if (!r.ok()) return r.status();
                       ToProto(r->first, resp->mutable_indicator());

@@ -208,6 +208,22 @@ absl::StatusOr<std::vector<std::string>> RedisStore::ReadSeries(
   return out;
 }
 
+absl::StatusOr<std::vector<std::string>> RedisStore::ReadReports(
+    const std::vector<std::string>& report_keys) {
+  std::vector<std::vector<std::string>> commands;
+  commands.reserve(report_keys.size());
+  for (const auto& k : report_keys) commands.push_back({"HGET", ReportKeyName(k), k});
+  auto replies = client_->Pipeline(commands);
+  if (!replies.ok()) return replies.status();
+  std::vector<std::string> out;
+  out.reserve(report_keys.size());
+  for (const auto& r : *replies) {
+    if (r.IsError()) return absl::InternalError(r.str());
+    out.push_back(r.IsString() ? r.str() : "");
+  }
+  return out;
+}
+
 absl::StatusOr<std::vector<WriteStatus>> RedisStore::Apply(
     const std::vector<ObservationWrite>& writes, absl::Time time) {
   std::vector<WriteStatus> out;

@@ -53,6 +53,8 @@ class RedisStore : public Store {
   absl::StatusOr<int> ReporterId(const std::string& reporter) override;
   absl::StatusOr<std::string> ReporterName(int id) override;
   absl::StatusOr<std::vector<std::string>> ReadSeries(const std::vector<SeriesKey>& keys) override;
+  absl::StatusOr<std::vector<std::string>> ReadReports(
+      const std::vector<std::string>& report_keys) override;
   absl::StatusOr<std::vector<WriteStatus>> Apply(const std::vector<ObservationWrite>& writes,
                                                  absl::Time time) override;
   absl::StatusOr<std::vector<SeriesEntry>> History(const SeriesKey& key,
