@@ -2,8 +2,8 @@
 
 #include <utility>
 
-#include "common/grpc/redis_metrics.h"
 #include "absl/strings/numbers.h"
+#include "common/grpc/redis_metrics.h"
 #include "common/log/log.h"
 #include "grpcpp/create_channel.h"
 #include "grpcpp/security/credentials.h"
@@ -64,9 +64,10 @@ void App::WarnAboutEncoding() {
   if (!reply.ok() || !reply->IsArray() || reply->elements().size() != 2) return;
   int64_t limit = 0;
   if (absl::SimpleAtoi(reply->elements()[1].str(), &limit) && limit < 512) {
-    log::Warn("Redis hash-max-listpack-value is small; observations will take several times "
-              "more memory (set it to 1024)",
-              {log::Field::Int("hash_max_listpack_value", limit)});
+    log::Warn(
+        "Redis hash-max-listpack-value is small; observations will take several times "
+        "more memory (set it to 1024)",
+        {log::Field::Int("hash_max_listpack_value", limit)});
   }
 }
 
