@@ -18,7 +18,7 @@ ABSL_FLAG(int, max_batch, 5000, "most observations in one batch");
 ABSL_FLAG(int, series_buckets, 4096, "hash buckets for series (fixed once data exists)");
 ABSL_FLAG(int, column_buckets, 1024,
           "hash buckets per indicator-period column (fixed once data exists)");
-ABSL_FLAG(int, report_buckets, 65536, "hash buckets for report ids (fixed once data exists)");
+ABSL_FLAG(int, report_buckets, 16384, "hash buckets for report ids (fixed once data exists)");
 ABSL_FLAG(std::string, metrics_address, "127.0.0.1:9465",
           "host:port for the plain-HTTP /metrics endpoint; empty disables it");
 ABSL_FLAG(std::string, redis_address, "127.0.0.1:6379", "Redis host:port");

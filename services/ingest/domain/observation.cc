@@ -5,6 +5,7 @@
 #include <cstdlib>
 
 #include "absl/strings/ascii.h"
+#include "absl/strings/escaping.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
@@ -40,6 +41,37 @@ bool ParseBase36(absl::string_view s, int64_t* out) {
   }
   *out = v;
   return true;
+}
+
+bool IsLowerHex(absl::string_view s) {
+  for (char c : s) {
+    if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'))) return false;
+  }
+  return true;
+}
+
+// A lower-case canonical UUID (8-4-4-4-12 hex digits), the common report id, is kept as
+// '~' and the base64url of its 16 bytes: 23 characters instead of 36. '~' cannot start a
+// report id, so other ids are kept as they are.
+std::string CompactReportId(const std::string& id) {
+  if (id.size() != 36 || id[8] != '-' || id[13] != '-' || id[18] != '-' || id[23] != '-') {
+    return id;
+  }
+  std::string hex = absl::StrCat(id.substr(0, 8), id.substr(9, 4), id.substr(14, 4),
+                                 id.substr(19, 4), id.substr(24, 12));
+  if (!IsLowerHex(hex)) return id;
+  return absl::StrCat("~", absl::WebSafeBase64Escape(absl::HexStringToBytes(hex)));
+}
+
+std::string ExpandReportId(absl::string_view stored) {
+  if (stored.empty() || stored[0] != '~') return std::string(stored);
+  std::string bytes;
+  if (!absl::WebSafeBase64Unescape(stored.substr(1), &bytes) || bytes.size() != 16) {
+    return std::string(stored);
+  }
+  std::string hex = absl::BytesToHexString(bytes);
+  return absl::StrCat(hex.substr(0, 8), "-", hex.substr(8, 4), "-", hex.substr(12, 4), "-",
+                      hex.substr(16, 4), "-", hex.substr(20, 12));
 }
 
 absl::Status Corrupt(absl::string_view what) {
@@ -92,8 +124,9 @@ std::string Hash64Bytes(absl::string_view data) {
 }
 
 std::string EncodeEntry(const SeriesEntry& e) {
-  std::string out = absl::StrCat(e.ordinal, ",", CanonicalNumber(e.value), ",", e.revision, ",",
-                                 e.reporter_id, ",", Base36(e.time_s), ",", e.report_id);
+  std::string out =
+      absl::StrCat(Base36(e.ordinal), ",", CanonicalNumber(e.value), ",", e.revision, ",",
+                   e.reporter_id, ",", Base36(e.time_s), ",", CompactReportId(e.report_id));
   if (!e.flags.empty()) {
     std::vector<std::string> parts;
     for (const Flag& f : e.flags) {
@@ -109,12 +142,14 @@ absl::StatusOr<SeriesEntry> DecodeEntry(absl::string_view text) {
   std::vector<absl::string_view> f = absl::StrSplit(text, ',');
   if (f.size() != 6 && f.size() != 7) return Corrupt(text);
   SeriesEntry e;
-  if (!absl::SimpleAtoi(f[0], &e.ordinal) || !absl::SimpleAtod(f[1], &e.value) ||
+  int64_t ordinal = 0;
+  if (!ParseBase36(f[0], &ordinal) || !absl::SimpleAtod(f[1], &e.value) ||
       !absl::SimpleAtoi(f[2], &e.revision) || !absl::SimpleAtoi(f[3], &e.reporter_id) ||
       !ParseBase36(f[4], &e.time_s)) {
     return Corrupt(text);
   }
-  e.report_id = std::string(f[5]);
+  e.ordinal = static_cast<int>(ordinal);
+  e.report_id = ExpandReportId(f[5]);
   if (f.size() == 7) {
     for (absl::string_view part : absl::StrSplit(f[6], '|')) {
       std::vector<absl::string_view> kv = absl::StrSplit(part, ':');

@@ -93,8 +93,11 @@ struct SeriesEntry {
 };
 
 // Series text: entries ordered by ordinal, separated by ';'; an entry is
-// "ordinal,value,revision,reporter,time(base 36),report id[,kind:score|kind:score...]".
-// Report ids cannot contain ',', ';', '|' or ':' (see ValidReportId).
+// "ordinal(base 36),value,revision,reporter,time(base 36),report id[,flags]" with flags
+// "kind:score:threshold|...". A lower-case canonical UUID report id is stored as '~' and
+// the base64url of its 16 bytes. Report ids cannot contain ',', ';', '|', ':' or '~' (see
+// ValidReportId), so the text is unambiguous. Every byte counts: a province holds
+// millions of entries.
 std::string EncodeEntry(const SeriesEntry& entry);
 absl::StatusOr<SeriesEntry> DecodeEntry(absl::string_view text);
 std::string EncodeSeries(const std::vector<SeriesEntry>& entries);

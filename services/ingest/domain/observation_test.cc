@@ -54,6 +54,22 @@ TEST(ObservationTest, SeriesRoundTrip) {
   EXPECT_TRUE(DecodeSeries("")->empty());
 }
 
+TEST(ObservationTest, UuidReportIdsAreStoredCompactly) {
+  SeriesEntry e{8073, 1.5, 1, 1, 1700000000, "8f14e45f-ceea-467f-a9f8-9c3a7d0c2b91", {}};
+  std::string text = EncodeEntry(e);
+  EXPECT_EQ(text.find("8f14e45f"), std::string::npos) << text;
+  EXPECT_LT(text.size(), 45u) << text;
+  auto back = DecodeEntry(text);
+  ASSERT_THAT(back, IsOk());
+  EXPECT_EQ(back->report_id, e.report_id);
+  EXPECT_EQ(back->ordinal, 8073);
+  // Upper-case UUIDs and other ids are kept verbatim, so they come back exactly.
+  for (const char* id : {"8F14E45F-CEEA-467F-A9F8-9C3A7D0C2B91", "row-17", "abc"}) {
+    e.report_id = id;
+    EXPECT_EQ(DecodeEntry(EncodeEntry(e))->report_id, id);
+  }
+}
+
 TEST(ObservationTest, HashesAreStable) {
   EXPECT_EQ(Hash64(""), 1469598103934665603ull);
   EXPECT_EQ(Hash64Bytes("abc").size(), 8u);

@@ -12,22 +12,27 @@ namespace iplus::ingest {
 namespace {
 
 // KEYS: coverage, data versions, version, changes, then per write: report bucket,
-//       series bucket, column bucket, history list.
-// ARGV: time ms, max changes, number of data keys, the data keys ("<ind>|<period>"),
-//       then per write: report key, fingerprint, code, expected series, new series,
-//       value, replaced entry, first value ("1"/"0"), data key index (1-based).
+//       series bucket, column bucket.
+// ARGV: time ms, max changes, number of data keys, the data keys ("<ind>|<period>"), the
+//       history key prefix of each data key, then per write: report key, fingerprint,
+//       code, expected series, new series, value, replaced entry, first value ("1"/"0"),
+//       data key index (1-based).
+// The history list of a write, "<history prefix of its data key><code>", is touched only
+// by revisions; it shares the hash tag of every other key here.
 // Returns per write: 0 applied, 1 duplicate report, 2 report id reused, 3 conflict.
 constexpr char kApplyLua[] = R"lua(
 local n_dk = tonumber(ARGV[3])
-local dks = {}
-for i = 1, n_dk do dks[i] = ARGV[3 + i] end
-local touched = {}
+local dks, hist, covered, touched = {}, {}, {}, {}
+for i = 1, n_dk do
+  dks[i] = ARGV[3 + i]
+  hist[i] = ARGV[3 + n_dk + i]
+end
 local out = {}
-local base = 3 + n_dk
+local base = 3 + 2 * n_dk
 local n = (#ARGV - base) / 9
 for i = 0, n - 1 do
   local a = base + i * 9
-  local k = 4 + i * 4
+  local k = 4 + i * 3
   local seen = redis.call('HGET', KEYS[k + 1], ARGV[a + 1])
   if seen then
     if seen == ARGV[a + 2] then out[i + 1] = 1 else out[i + 1] = 2 end
@@ -39,23 +44,23 @@ for i = 0, n - 1 do
     else
       redis.call('HSET', KEYS[k + 1], ARGV[a + 1], ARGV[a + 2])
       if ARGV[a + 5] ~= '' then
+        local d = tonumber(ARGV[a + 9])
         redis.call('HSET', KEYS[k + 2], code, ARGV[a + 5])
         redis.call('HSET', KEYS[k + 3], code, ARGV[a + 6])
-        if ARGV[a + 7] ~= '' then redis.call('RPUSH', KEYS[k + 4], ARGV[a + 7]) end
-        local dk = dks[tonumber(ARGV[a + 9])]
-        if ARGV[a + 8] == '1' then redis.call('HINCRBY', KEYS[1], dk, 1) end
-        touched[dk] = true
+        if ARGV[a + 7] ~= '' then redis.call('RPUSH', hist[d] .. code, ARGV[a + 7]) end
+        if ARGV[a + 8] == '1' then covered[d] = (covered[d] or 0) + 1 end
+        touched[d] = true
       end
       out[i + 1] = 0
     end
   end
 end
-for i = 1, n_dk do
-  local dk = dks[i]
-  if touched[dk] then
-    local d = redis.call('HINCRBY', KEYS[2], dk, 1)
+for d = 1, n_dk do
+  if covered[d] then redis.call('HINCRBY', KEYS[1], dks[d], covered[d]) end
+  if touched[d] then
+    local dv = redis.call('HINCRBY', KEYS[2], dks[d], 1)
     local v = redis.call('INCR', KEYS[3])
-    redis.call('XADD', KEYS[4], 'MAXLEN', '~', ARGV[2], v .. '-0', 'k', dk, 'd', d, 'ts', ARGV[1])
+    redis.call('XADD', KEYS[4], 'MAXLEN', '~', ARGV[2], v .. '-0', 'k', dks[d], 'd', dv, 'ts', ARGV[1])
   end
 end
 return out
@@ -242,15 +247,18 @@ absl::StatusOr<std::vector<WriteStatus>> RedisStore::Apply(
     }
     std::vector<std::string> keys = {Key("cov"), Key("dv"), Key("ver"), Key("ch")};
     std::vector<std::string> args = {time_ms, max_changes, absl::StrCat(dk_names.size())};
-    keys.reserve(4 + 4 * (end - start));
-    args.reserve(3 + dk_names.size() + 9 * (end - start));
+    keys.reserve(4 + 3 * (end - start));
+    args.reserve(3 + 2 * dk_names.size() + 9 * (end - start));
     args.insert(args.end(), dk_names.begin(), dk_names.end());
+    for (const auto& dk : dk_names) {
+      size_t bar = dk.find('|');
+      args.push_back(HistoryKeyName(SeriesKey{dk.substr(0, bar), ""}, dk.substr(bar + 1)));
+    }
     for (size_t i = start; i < end; ++i) {
       const ObservationWrite& w = writes[i];
       keys.push_back(ReportKeyName(w.report_key));
       keys.push_back(SeriesKeyName(w.series));
       keys.push_back(ColumnKeyName(w.series.indicator, w.period, w.series.code));
-      keys.push_back(HistoryKeyName(w.series, w.period));
       args.push_back(w.report_key);
       args.push_back(w.fingerprint);
       args.push_back(w.series.code);

@@ -32,7 +32,7 @@ struct RedisStoreOptions {
   std::string region_prefix;
   int series_buckets = 4096;
   int column_buckets = 1024;
-  int report_buckets = 65536;
+  int report_buckets = 16384;
   int64_t max_changes = 1000000;
   // Writes per script call; a batch is applied in chunks of this size, in order.
   int writes_per_script = 1000;
