@@ -1,6 +1,7 @@
 #include "common/replay/replay_cache.h"
 
 #include "absl/strings/str_cat.h"
+#include "common/hash/fnv.h"
 #include "common/status/status.h"
 
 namespace iplus::redis {
@@ -9,12 +10,7 @@ namespace {
 constexpr size_t kMaxRequestId = 128;
 
 std::string Fingerprint(const std::string& bytes) {
-  uint64_t h = 1469598103934665603ull;
-  for (unsigned char c : bytes) {
-    h ^= c;
-    h *= 1099511628211ull;
-  }
-  return absl::StrCat(absl::Hex(h, absl::kZeroPad16), bytes.size());
+  return absl::StrCat(absl::Hex(Fnv1a64(bytes), absl::kZeroPad16), bytes.size());
 }
 
 }  // namespace

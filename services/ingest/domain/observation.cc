@@ -10,6 +10,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
+#include "common/hash/fnv.h"
 
 namespace iplus::ingest {
 namespace {
@@ -107,14 +108,7 @@ bool ValidReportId(absl::string_view id) {
   return true;
 }
 
-uint64_t Hash64(absl::string_view data) {
-  uint64_t h = 1469598103934665603ull;
-  for (unsigned char c : data) {
-    h ^= c;
-    h *= 1099511628211ull;
-  }
-  return h;
-}
+uint64_t Hash64(absl::string_view data) { return Fnv1a64(data); }
 
 std::string Hash64Bytes(absl::string_view data) {
   uint64_t h = Hash64(data);

@@ -6,6 +6,7 @@
 
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "common/redis/versioned_stream.h"
 #include "services/ingest/convert/convert.h"
 
 namespace iplus::ingest {
@@ -393,33 +394,15 @@ absl::StatusOr<std::pair<std::vector<int64_t>, int64_t>> RedisStore::DataVersion
 }
 
 absl::StatusOr<ChangesPage> RedisStore::ListChanges(int64_t after_version, int limit) {
-  auto replies = client_->Pipeline({{"GET", Key("ver")},
-                                    {"XRANGE", Key("ch"), "-", "+", "COUNT", "1"},
-                                    {"XRANGE", Key("ch"), absl::StrCat(after_version + 1, "-0"),
-                                     "+", "COUNT", absl::StrCat(limit)}});
-  if (!replies.ok()) return replies.status();
-  for (const auto& r : *replies) {
-    if (r.IsError()) return absl::InternalError(r.str());
-  }
+  auto read = redis::ReadVersionedStream(*client_, Key("ch"), Key("ver"), after_version, limit);
+  if (!read.ok()) return read.status();
   ChangesPage page;
-  if ((*replies)[0].IsString()) absl::SimpleAtoi((*replies)[0].str(), &page.ingest_version);
-  auto version_of = [](const redis::Reply& entry) {
-    int64_t v = 0;
-    const std::string& id = entry.elements()[0].str();
-    absl::SimpleAtoi(absl::string_view(id).substr(0, id.find('-')), &v);
-    return v;
-  };
-  const auto& first = (*replies)[1].elements();
-  if (page.ingest_version > after_version) {
-    page.truncated = first.empty() || version_of(first[0]) > after_version + 1;
-  }
-  for (const auto& entry : (*replies)[2].elements()) {
+  page.ingest_version = read->current_version;
+  page.truncated = read->truncated;
+  for (const auto& entry : read->entries) {
     Change c;
-    c.version = version_of(entry);
-    const auto& fields = entry.elements()[1].elements();
-    for (size_t i = 0; i + 1 < fields.size(); i += 2) {
-      const std::string& k = fields[i].str();
-      const std::string& v = fields[i + 1].str();
+    c.version = entry.version;
+    for (const auto& [k, v] : entry.fields) {
       if (k == "k") {
         size_t bar = v.find('|');
         c.key.indicator = v.substr(0, bar);

@@ -10,6 +10,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_split.h"
+#include "common/hash/fnv.h"
 #include "common/refdata/credit_code.h"
 #include "common/refdata/industry.h"
 #include "common/refdata/region.h"
@@ -27,16 +28,6 @@ constexpr size_t kMaxReasonBytes = 500;
 constexpr int kMaxEventsPage = 10000;
 constexpr int kDefaultEventsPage = 1000;
 constexpr int kReplaceAttempts = 8;
-
-// FNV-1a: a stable hash (absl::Hash is salted per process, and tokens cross processes).
-uint64_t Fnv1a(absl::string_view s) {
-  uint64_t h = 1469598103934665603ull;
-  for (unsigned char c : s) {
-    h ^= c;
-    h *= 1099511628211ull;
-  }
-  return h;
-}
 
 bool ValidUtf8(absl::string_view s) {
   size_t i = 0;
@@ -91,7 +82,7 @@ int ClampPageSize(int requested, int def, int max, const char* field, absl::Stat
 
 std::string EncodePageToken(const std::string& query_canonical, const std::string& after) {
   return absl::WebSafeBase64Escape(
-      absl::StrCat("1|", absl::Hex(Fnv1a(query_canonical), absl::kZeroPad16), "|", after));
+      absl::StrCat("1|", absl::Hex(Fnv1a64(query_canonical), absl::kZeroPad16), "|", after));
 }
 
 absl::StatusOr<std::string> DecodePageToken(const std::string& token,
@@ -104,7 +95,7 @@ absl::StatusOr<std::string> DecodePageToken(const std::string& token,
   if (parts.size() != 3 || parts[0] != "1") {
     return InvalidField("page_token", "is not a token this service issued");
   }
-  if (parts[1] != absl::StrCat(absl::Hex(Fnv1a(query_canonical), absl::kZeroPad16))) {
+  if (parts[1] != absl::StrCat(absl::Hex(Fnv1a64(query_canonical), absl::kZeroPad16))) {
     return InvalidField("page_token", "was issued for a different query; repeat the same filters");
   }
   return parts[2];
