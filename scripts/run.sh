@@ -14,6 +14,9 @@ SERVICES=(
 )
 # How the services find each other; a binary ignores IPLUS_ variables that are not its flags.
 export IPLUS_REGISTRY_TARGET=127.0.0.1:50051
+# Everything listens on loopback only, so the demo runs without TLS; deployments pass
+# --tls_cert_file/--tls_key_file (see README, Configuration).
+export IPLUS_PLAINTEXT=true
 
 targets=()
 for s in "${SERVICES[@]}"; do targets+=("iplus-${s%% *}"); done
@@ -65,7 +68,7 @@ protoc --python_out="$PY_DIR" --grpc_python_out="$PY_DIR" \
 /usr/bin/python3 deploy/demo.py --stubs "$PY_DIR" --registry 127.0.0.1:50051 --ingest 127.0.0.1:50052
 
 echo
-echo "iplus is running on loopback:"
+echo "iplus is running on loopback, plaintext gRPC (IPLUS_PLAINTEXT=true; no TLS):"
 echo "  redis       127.0.0.1:$REDIS_PORT (AOF, appendfsync always; data in $RUN_DIR/redis)"
 for s in "${SERVICES[@]}"; do
   read -r name grpc metrics <<<"$s"

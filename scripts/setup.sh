@@ -12,7 +12,11 @@ PACKAGES=(
   golang-github-gogo-googleapis-dev
   redis-server prometheus
   python3 python3-grpcio python3-protobuf
+  openssl
   clang-format
+  # libFuzzer targets (fuzz/): clang, its sanitizer and libFuzzer runtimes (only recommended
+  # by clang, so listed), and llvm-symbolizer for readable sanitizer stack traces
+  clang libclang-rt-14-dev llvm
   # chart checks without helm (../shared/tools/chart-check) and the deploy tests
   golang-go golang-github-masterminds-sprig-dev golang-github-masterminds-semver-dev
   golang-k8s-sigs-yaml-dev golang-github-burntsushi-toml-dev

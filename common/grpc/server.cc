@@ -49,6 +49,8 @@ absl::Status Server::Start() {
     }
     exposer_ = std::move(*exposer);
     exposer_->RegisterCollectable(registry_);
+    // /readyz mirrors the health service, for probes that cannot use gRPC over TLS.
+    exposer_->SetReadiness([this] { return serving(); });
   }
 
   grpc::EnableDefaultHealthCheckService(true);

@@ -2,6 +2,7 @@
 
 #include <cstdlib>
 #include <iostream>
+#include <utility>
 
 #include "absl/flags/parse.h"
 #include "absl/flags/usage.h"
@@ -23,6 +24,39 @@ std::vector<std::string> ParseServiceFlags(int argc, char** argv, const char* us
   absl::ParseCommandLine(argc, argv);
   return *unknown;
 }
+
+namespace {
+
+// TLS from the certificate files, or plaintext only when --plaintext asks for it.
+absl::Status ConfigureTransport(const CommonFlags& flags, CommonConfig* c) {
+  TlsFiles tls;
+  tls.cert_file = flags.tls_cert_file;
+  tls.key_file = flags.tls_key_file;
+  tls.ca_file = flags.tls_ca_file;
+  tls.require_client_cert = flags.tls_require_client_cert;
+  const bool any_tls_flag = tls.enabled() || !tls.ca_file.empty() || tls.require_client_cert;
+  if (flags.plaintext) {
+    if (any_tls_flag) {
+      return InvalidField("--plaintext", "conflicts with the --tls_ flags; pass one or the other");
+    }
+    c->server.credentials = nullptr;
+    return absl::OkStatus();
+  }
+  if (!tls.enabled()) {
+    if (!tls.ca_file.empty() || tls.require_client_cert) {
+      return InvalidField("--tls_cert_file", "must be set together with --tls_key_file");
+    }
+    return InvalidField("--tls_cert_file",
+                        "no TLS certificate: pass --tls_cert_file and --tls_key_file (and "
+                        "--tls_ca_file for mutual TLS), or --plaintext to serve without TLS");
+  }
+  if (absl::Status s = ValidateTlsFiles(tls); !s.ok()) return s;
+  c->server.credentials = ServerCredentialsFor(tls);
+  c->tls = std::move(tls);
+  return absl::OkStatus();
+}
+
+}  // namespace
 
 absl::StatusOr<CommonConfig> ConfigureService(const char* service, const CommonFlags& flags,
                                               const std::vector<std::string>& unknown_env,
@@ -62,13 +96,27 @@ absl::StatusOr<CommonConfig> ConfigureService(const char* service, const CommonF
   }
   c.region = flags.region;
 
+  if (absl::Status s = ConfigureTransport(flags, &c); !s.ok()) return s;
+
   std::vector<log::Field> fields = {log::Field::Str("grpc_address", flags.grpc_address),
                                     log::Field::Str("metrics_address", flags.metrics_address),
                                     log::Field::Str("redis_address", flags.redis_address),
                                     log::Field::Bool("redis_auth", !c.redis.password.empty()),
-                                    log::Field::Str("region", flags.region)};
+                                    log::Field::Str("region", flags.region),
+                                    log::Field::Bool("tls", c.tls.enabled()),
+                                    log::Field::Bool("mutual_tls", c.tls.require_client_cert)};
+  // Paths only, never the files' contents.
+  if (c.tls.enabled()) {
+    fields.push_back(log::Field::Str("tls_cert_file", c.tls.cert_file));
+    fields.push_back(log::Field::Str("tls_key_file", c.tls.key_file));
+  }
+  if (!c.tls.ca_file.empty()) fields.push_back(log::Field::Str("tls_ca_file", c.tls.ca_file));
   fields.insert(fields.end(), extra.begin(), extra.end());
   log::Write(log::Level::kInfo, "starting", fields);
+  if (!c.tls.enabled()) {
+    log::Warn("serving plaintext gRPC (--plaintext): no transport security; for local use only",
+              {log::Field::Str("grpc_address", flags.grpc_address)});
+  }
   for (const auto& name : unknown_env) {
     log::Debug("environment variable is not a flag of this binary",
                {log::Field::Str("name", name)});

@@ -9,6 +9,7 @@
 
 #include "absl/status/statusor.h"
 #include "common/grpc/server.h"
+#include "common/grpc/tls.h"
 #include "common/log/log.h"
 #include "common/redis/options.h"
 
@@ -33,17 +34,28 @@ struct CommonFlags {
   int drain_timeout_s = 10;
   int probe_interval_ms = 250;
   std::string log_level = "info";
+  // Transport security: a certificate and key (TLS), or plaintext only when asked for.
+  std::string tls_cert_file;
+  std::string tls_key_file;
+  std::string tls_ca_file;
+  bool tls_require_client_cert = false;
+  bool plaintext = false;
 };
 
 struct CommonConfig {
   ServerOptions server;
   redis::Options redis;
   std::string region;
+  // The TLS files (empty with --plaintext): server.credentials is built from them, and
+  // channels to other services use ChannelCredentialsFor(tls).
+  TlsFiles tls;
 };
 
 // Validates the common flags (INVALID_ARGUMENT naming the flag), starts the log for
 // `service`, reads the Redis password (IPLUS_REDIS_PASSWORD or --redis_password_file) and
-// logs the startup line with `extra` fields (never secrets).
+// logs the startup line with `extra` fields (never secrets). TLS needs --tls_cert_file and
+// --tls_key_file; without them the service runs plaintext only with --plaintext (logged
+// as a warning), and otherwise this is a configuration error.
 absl::StatusOr<CommonConfig> ConfigureService(const char* service, const CommonFlags& flags,
                                               const std::vector<std::string>& unknown_env,
                                               std::initializer_list<log::Field> extra = {});

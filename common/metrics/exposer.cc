@@ -105,7 +105,8 @@ int HandleRequest(mg_connection* connection) {
 
   const bool metrics = std::strcmp(path, "/metrics") == 0;
   const bool healthz = std::strcmp(path, "/healthz") == 0;
-  if (!metrics && !healthz) {
+  const bool readyz = std::strcmp(path, "/readyz") == 0;
+  if (!metrics && !healthz && !readyz) {
     return Respond(connection, 404, "text/plain; charset=utf-8", "not found\n", !is_head);
   }
   if (!is_get && !is_head) {
@@ -113,6 +114,11 @@ int HandleRequest(mg_connection* connection) {
                    "GET, HEAD");
   }
   if (healthz) return Respond(connection, 200, "text/plain; charset=utf-8", "ok", is_get);
+  if (readyz) {
+    return exposer->Ready()
+               ? Respond(connection, 200, "text/plain; charset=utf-8", "ready", is_get)
+               : Respond(connection, 503, "text/plain; charset=utf-8", "not ready", is_get);
+  }
   return Respond(connection, 200, kMetricsContentType, exposer->Scrape(), is_get);
 }
 
@@ -230,6 +236,20 @@ std::string Exposer::Scrape() const {
     for (MetricFamily& family : collectable->Collect()) families.push_back(std::move(family));
   }
   return TextSerializer().Serialize(families);
+}
+
+void Exposer::SetReadiness(std::function<bool()> ready) {
+  std::lock_guard<std::mutex> lock(mu_);
+  ready_ = std::move(ready);
+}
+
+bool Exposer::Ready() const {
+  std::function<bool()> ready;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    ready = ready_;
+  }
+  return !ready || ready();
 }
 
 }  // namespace iplus::metrics

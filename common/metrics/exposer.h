@@ -1,6 +1,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -49,6 +50,11 @@ class Exposer {
   // The /metrics body as it would be served now.
   std::string Scrape() const;
 
+  // What GET /readyz answers: 200 "ready" while `ready` returns true, 503 otherwise
+  // (200 when unset). For probes that cannot speak gRPC over TLS. Thread-safe.
+  void SetReadiness(std::function<bool()> ready);
+  bool Ready() const;
+
  private:
   Exposer() = default;
 
@@ -57,6 +63,7 @@ class Exposer {
   std::uint32_t wake_address_ = 0;  // IPv4, network byte order; see the destructor
   mutable std::mutex mu_;
   mutable std::vector<std::weak_ptr<Collectable>> collectables_;  // guarded by mu_
+  std::function<bool()> ready_;                                   // guarded by mu_
 };
 
 }  // namespace iplus::metrics

@@ -1,4 +1,5 @@
 #include "common/metrics/exposer.h"
+#include <atomic>
 
 #include <arpa/inet.h>
 #include <fcntl.h>
@@ -274,6 +275,24 @@ TEST_F(MetricsExposerTest, SeesUpdatesBetweenScrapes) {
   auto response = HttpRequest(exposer_->port(), "/metrics");
   ASSERT_TRUE(response.has_value());
   EXPECT_THAT(response->body, HasSubstr("iplus_test_requests_total{method=\"get\"} 12\n"));
+}
+
+TEST_F(MetricsExposerTest, ReadyzFollowsTheReadinessFunction) {
+  auto unset = HttpRequest(exposer_->port(), "/readyz");
+  ASSERT_TRUE(unset.has_value());
+  EXPECT_EQ(unset->status, 200);
+  std::atomic<bool> ready{false};
+  exposer_->SetReadiness([&] { return ready.load(); });
+  auto not_ready = HttpRequest(exposer_->port(), "/readyz");
+  ASSERT_TRUE(not_ready.has_value());
+  EXPECT_EQ(not_ready->status, 503);
+  EXPECT_EQ(not_ready->body, "not ready");
+  ready = true;
+  auto now_ready = HttpRequest(exposer_->port(), "/readyz");
+  ASSERT_TRUE(now_ready.has_value());
+  EXPECT_EQ(now_ready->status, 200);
+  EXPECT_EQ(now_ready->body, "ready");
+  exposer_->SetReadiness(nullptr);
 }
 
 TEST_F(MetricsExposerTest, HealthzAndNotFound) {

@@ -6,7 +6,6 @@
 #include "common/grpc/redis_metrics.h"
 #include "common/log/log.h"
 #include "grpcpp/create_channel.h"
-#include "grpcpp/security/credentials.h"
 #include "grpcpp/support/channel_arguments.h"
 
 namespace iplus::ingest {
@@ -20,8 +19,8 @@ App::App(AppConfig config) : config_(std::move(config)) {
   grpc::ChannelArguments args;
   // Spread calls over every registry pod behind a dns:/// target.
   args.SetLoadBalancingPolicyName("round_robin");
-  registry_channel_ =
-      grpc::CreateCustomChannel(config_.registry_target, grpc::InsecureChannelCredentials(), args);
+  registry_channel_ = grpc::CreateCustomChannel(config_.registry_target,
+                                                ChannelCredentialsFor(config_.registry_tls), args);
   directory_ = std::make_unique<RegistryDirectory>(registry_channel_, redis_.get(),
                                                    store_->prefix(), *metrics_, config_.directory);
   peers_ = std::make_unique<PeerStats>(config_.peer_sample_size);

@@ -10,6 +10,7 @@
 #include "absl/status/status.h"
 #include "common/clock/clock.h"
 #include "common/grpc/server.h"
+#include "common/grpc/tls.h"
 #include "common/metrics/registry.h"
 #include "common/redis/client.h"
 #include "common/replay/replay_cache.h"
@@ -29,6 +30,9 @@ struct AppConfig {
   RegistryDirectoryOptions directory;
   // gRPC target of the registry, e.g. "127.0.0.1:50051" or "dns:///registry:50051".
   std::string registry_target = "127.0.0.1:50051";
+  // Transport security of the channel to the registry: the service's own TLS files
+  // (its certificate is the client certificate under mutual TLS). Empty: plaintext.
+  TlsFiles registry_tls;
   int peer_sample_size = 512;
 };
 

@@ -33,6 +33,14 @@ ABSL_FLAG(std::string, region, "",
 ABSL_FLAG(int, drain_timeout_s, 10, "seconds in-flight calls may take to finish on SIGTERM");
 ABSL_FLAG(int, probe_interval_ms, 250, "how often readiness checks Redis");
 ABSL_FLAG(std::string, log_level, "info", "debug, info, warning or error");
+ABSL_FLAG(std::string, tls_cert_file, "",
+          "PEM certificate chain this service presents (gRPC port and calls to other services)");
+ABSL_FLAG(std::string, tls_key_file, "", "PEM private key of --tls_cert_file");
+ABSL_FLAG(std::string, tls_ca_file, "",
+          "PEM CA bundle verifying client certificates and the services this one calls");
+ABSL_FLAG(bool, tls_require_client_cert, false,
+          "mutual TLS: clients must present a certificate issued by --tls_ca_file");
+ABSL_FLAG(bool, plaintext, false, "serve and call without TLS (local use only)");
 
 namespace {
 
@@ -50,6 +58,11 @@ iplus::CommonFlags CommonFlagValues() {
   f.drain_timeout_s = absl::GetFlag(FLAGS_drain_timeout_s);
   f.probe_interval_ms = absl::GetFlag(FLAGS_probe_interval_ms);
   f.log_level = absl::GetFlag(FLAGS_log_level);
+  f.tls_cert_file = absl::GetFlag(FLAGS_tls_cert_file);
+  f.tls_key_file = absl::GetFlag(FLAGS_tls_key_file);
+  f.tls_ca_file = absl::GetFlag(FLAGS_tls_ca_file);
+  f.tls_require_client_cert = absl::GetFlag(FLAGS_tls_require_client_cert);
+  f.plaintext = absl::GetFlag(FLAGS_plaintext);
   return f;
 }
 
@@ -74,6 +87,7 @@ int main(int argc, char** argv) {
   config.store.report_buckets = absl::GetFlag(FLAGS_report_buckets);
   config.ingest.max_batch = absl::GetFlag(FLAGS_max_batch);
   config.registry_target = absl::GetFlag(FLAGS_registry_target);
+  config.registry_tls = common->tls;
   if (config.store.series_buckets < 1 || config.store.column_buckets < 1 ||
       config.store.report_buckets < 1 || config.ingest.max_batch < 1) {
     std::cerr << "configuration error: bucket counts and --max_batch must be positive\n";

@@ -26,6 +26,14 @@ ABSL_FLAG(std::string, region, "",
 ABSL_FLAG(int, drain_timeout_s, 10, "seconds in-flight calls may take to finish on SIGTERM");
 ABSL_FLAG(int, probe_interval_ms, 250, "how often readiness checks Redis");
 ABSL_FLAG(std::string, log_level, "info", "debug, info, warning or error");
+ABSL_FLAG(std::string, tls_cert_file, "",
+          "PEM certificate chain this service presents (gRPC port and calls to other services)");
+ABSL_FLAG(std::string, tls_key_file, "", "PEM private key of --tls_cert_file");
+ABSL_FLAG(std::string, tls_ca_file, "",
+          "PEM CA bundle verifying client certificates and the services this one calls");
+ABSL_FLAG(bool, tls_require_client_cert, false,
+          "mutual TLS: clients must present a certificate issued by --tls_ca_file");
+ABSL_FLAG(bool, plaintext, false, "serve and call without TLS (local use only)");
 
 namespace {
 
@@ -43,6 +51,11 @@ iplus::CommonFlags CommonFlagValues() {
   f.drain_timeout_s = absl::GetFlag(FLAGS_drain_timeout_s);
   f.probe_interval_ms = absl::GetFlag(FLAGS_probe_interval_ms);
   f.log_level = absl::GetFlag(FLAGS_log_level);
+  f.tls_cert_file = absl::GetFlag(FLAGS_tls_cert_file);
+  f.tls_key_file = absl::GetFlag(FLAGS_tls_key_file);
+  f.tls_ca_file = absl::GetFlag(FLAGS_tls_ca_file);
+  f.tls_require_client_cert = absl::GetFlag(FLAGS_tls_require_client_cert);
+  f.plaintext = absl::GetFlag(FLAGS_plaintext);
   return f;
 }
 

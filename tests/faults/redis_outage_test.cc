@@ -438,11 +438,11 @@ class DrainTest : public ::testing::Test {
       grpc_port_ = test::FreePort();
       int metrics_port = test::FreePort();
       child_ = std::make_unique<ChildProcess>();
-      IPLUS_ASSERT_OK(
-          child_->Spawn({RegistryBinary(), "--redis_address", redis_.address(), "--grpc_address",
-                         absl::StrCat("127.0.0.1:", grpc_port_), "--metrics_address",
-                         absl::StrCat("127.0.0.1:", metrics_port), "--drain_timeout_s", "10"},
-                        log_path_));
+      IPLUS_ASSERT_OK(child_->Spawn(
+          {RegistryBinary(), "--redis_address", redis_.address(), "--grpc_address",
+           absl::StrCat("127.0.0.1:", grpc_port_), "--metrics_address",
+           absl::StrCat("127.0.0.1:", metrics_port), "--drain_timeout_s", "10", "--plaintext"},
+          log_path_));
       // The channel is made only once the port accepts, so that it does not start in
       // gRPC's reconnect back-off (1 s and growing) after a refused first attempt.
       const absl::Time deadline = absl::Now() + absl::Seconds(20);

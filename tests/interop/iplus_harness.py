@@ -240,7 +240,9 @@ class Stack:
             argv = [svc.binary,
                     "--grpc_address=" + svc.target,
                     "--metrics_address=127.0.0.1:%d" % svc.metrics_port,
-                    "--redis_address=127.0.0.1:%d" % self.redis_port] + svc.flags
+                    "--redis_address=127.0.0.1:%d" % self.redis_port,
+                    # Loopback tests speak plaintext; TLS has its own tests (tests/tls).
+                    "--plaintext"] + svc.flags
             argv += ["--%s=%s" % (flag, self.service(other).target)
                      for flag, other in sorted(svc.links.items())]
             proc = Process(svc.name, argv,

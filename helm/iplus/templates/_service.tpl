@@ -6,6 +6,23 @@ template of service workloads: a new service joins by adding a values block.
 
 Call with (dict "root" $ "name" "registry" "svc" $.Values.services.registry).
 */}}
+{{/*
+iplus.probeAction: the kubelet's gRPC probe speaks plaintext only, so with TLS on the
+gRPC port the probes ask the metrics port instead: /readyz (the health service's state:
+not ready while Redis is away) for startup and readiness, /healthz (the process answers)
+for liveness, passed as "path".
+*/}}
+{{- define "iplus.probeAction" -}}
+{{- if .tls -}}
+httpGet:
+  path: {{ .path | default "/readyz" }}
+  port: {{ .metricsPort }}
+{{- else -}}
+grpc:
+  port: {{ .grpcPort }}
+{{- end }}
+{{- end -}}
+
 {{- define "iplus.service" -}}
 {{- $root := .root }}
 {{- $name := .name }}
@@ -21,9 +38,9 @@ Call with (dict "root" $ "name" "registry" "svc" $.Values.services.registry).
 {{- fail (printf "global.terminationGracePeriodSeconds (%d) must exceed global.drainTimeoutSeconds (%d), or Kubernetes kills pods before in-flight calls drain" $grace $drain) }}
 {{- end }}
 {{- $flags := merge (deepCopy ($svc.flags | default dict)) (deepCopy ($root.Values.global.flags | default dict)) }}
-{{- range $flag := list "grpc_address" "metrics_address" "redis_address" "redis_user" "redis_password_file" "region" "drain_timeout_s" }}
+{{- range $flag := list "grpc_address" "metrics_address" "redis_address" "redis_user" "redis_password_file" "region" "drain_timeout_s" "tls_cert_file" "tls_key_file" "tls_ca_file" "tls_require_client_cert" "plaintext" }}
 {{- if hasKey $flags $flag }}
-{{- fail (printf "services.%s: flag %s is set by the chart (ports, redis, region, global.drainTimeoutSeconds); do not set it in flags" $name $flag) }}
+{{- fail (printf "services.%s: flag %s is set by the chart (ports, redis, region, global.drainTimeoutSeconds, tls); do not set it in flags" $name $flag) }}
 {{- end }}
 {{- end }}
 {{- $autoscaling := $svc.autoscaling | default dict }}
@@ -140,6 +157,22 @@ spec:
               value: {{ $root.Values.region | toString | quote }}
             - name: IPLUS_DRAIN_TIMEOUT_S
               value: {{ $drain | toString | quote }}
+            {{- if $root.Values.tls.existingSecret }}
+            - name: IPLUS_TLS_CERT_FILE
+              value: "/etc/iplus/tls/tls.crt"
+            - name: IPLUS_TLS_KEY_FILE
+              value: "/etc/iplus/tls/tls.key"
+            - name: IPLUS_TLS_CA_FILE
+              value: "/etc/iplus/tls/ca.crt"
+            {{- if $root.Values.tls.requireClientCert }}
+            - name: IPLUS_TLS_REQUIRE_CLIENT_CERT
+              value: "true"
+            {{- end }}
+            {{- else }}
+            # No tls.existingSecret: plaintext gRPC. Production sets the Secret.
+            - name: IPLUS_PLAINTEXT
+              value: "true"
+            {{- end }}
             {{- range $need := $svc.needs | default list }}
             - name: {{ printf "IPLUS_%s_TARGET" ($need | upper) }}
               value: {{ include "iplus.grpcTarget" (dict "root" $root "name" $need "from" $name) | quote }}
@@ -155,19 +188,16 @@ spec:
             {{- toYaml . | nindent 12 }}
             {{- end }}
           startupProbe:
-            grpc:
-              port: {{ $grpcPort }}
+            {{- include "iplus.probeAction" (dict "tls" $root.Values.tls.existingSecret "grpcPort" $grpcPort "metricsPort" $metricsPort) | nindent 12 }}
             periodSeconds: {{ int $root.Values.probes.startup.periodSeconds }}
             failureThreshold: {{ int $root.Values.probes.startup.failureThreshold }}
           readinessProbe:
-            grpc:
-              port: {{ $grpcPort }}
+            {{- include "iplus.probeAction" (dict "tls" $root.Values.tls.existingSecret "grpcPort" $grpcPort "metricsPort" $metricsPort) | nindent 12 }}
             periodSeconds: {{ int $root.Values.probes.readiness.periodSeconds }}
             timeoutSeconds: {{ int $root.Values.probes.readiness.timeoutSeconds }}
             failureThreshold: {{ int $root.Values.probes.readiness.failureThreshold }}
           livenessProbe:
-            grpc:
-              port: {{ $grpcPort }}
+            {{- include "iplus.probeAction" (dict "tls" $root.Values.tls.existingSecret "grpcPort" $grpcPort "metricsPort" $metricsPort "path" "/healthz") | nindent 12 }}
             periodSeconds: {{ int $root.Values.probes.liveness.periodSeconds }}
             timeoutSeconds: {{ int $root.Values.probes.liveness.timeoutSeconds }}
             failureThreshold: {{ int $root.Values.probes.liveness.failureThreshold }}

@@ -117,7 +117,8 @@ absl::StatusOr<std::vector<WriteStatus>> MemoryStore::Apply(
     if (!w.new_series.empty()) {
       current = w.new_series;
       double v = 0;
-      absl::SimpleAtod(w.value, &v);
+      if (!absl::SimpleAtod(w.value, &v))
+        return absl::InvalidArgumentError("value is not a number");
       columns_[{w.series.indicator, w.period}][w.series.code] = v;
       if (!w.replaced_entry.empty()) {
         auto entry = DecodeEntry(w.replaced_entry);
