@@ -64,6 +64,8 @@ for t in "${TARGETS[@]}"; do
   fi
 done
 
+total=${#TARGETS[@]}
+echo "fuzz: $((total - ${#failed[@]})) passed, ${#failed[@]} failed"
 if [ ${#failed[@]} -gt 0 ]; then
   echo "fuzz: crashes in: ${failed[*]}" >&2
   exit 1
