@@ -168,10 +168,20 @@ def report_observations(grpc, target, manufacturers):
             ])
         batches.append(batch)
     outcomes = {}
-    for ack in stub.StreamObservations(iter(batches)):
-        for r in ack.results:
-            name = ing.Outcome.Name(r.outcome)
-            outcomes[name] = outcomes.get(name, 0) + 1
+    deadline = time.time() + 20
+    pending = batches
+    while pending:
+        retry = []
+        for ack, batch in zip(stub.StreamObservations(iter(pending)), pending):
+            if any(r.retryable for r in ack.results) and time.time() < deadline:
+                retry.append(batch)  # e.g. the registry not reachable yet: resend later
+                continue
+            for r in ack.results:
+                name = ing.Outcome.Name(r.outcome)
+                outcomes[name] = outcomes.get(name, 0) + 1
+        pending = retry
+        if pending:
+            time.sleep(0.5)
     print("streamed %d batches of observations: %s" % (len(batches), ", ".join(
         "%s %d" % (k, v) for k, v in sorted(outcomes.items()))))
 

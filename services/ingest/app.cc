@@ -19,6 +19,12 @@ App::App(AppConfig config) : config_(std::move(config)) {
   grpc::ChannelArguments args;
   // Spread calls over every registry pod behind a dns:/// target.
   args.SetLoadBalancingPolicyName("round_robin");
+  // Reconnect to a registry that was down within about a second, not gRPC's default
+  // back-off of up to two minutes: until then, reports for uncached enterprises are
+  // rejected as retryable.
+  args.SetInt(GRPC_ARG_INITIAL_RECONNECT_BACKOFF_MS, 100);
+  args.SetInt(GRPC_ARG_MIN_RECONNECT_BACKOFF_MS, 100);
+  args.SetInt(GRPC_ARG_MAX_RECONNECT_BACKOFF_MS, 1000);
   registry_channel_ = grpc::CreateCustomChannel(config_.registry_target,
                                                 ChannelCredentialsFor(config_.registry_tls), args);
   directory_ = std::make_unique<RegistryDirectory>(registry_channel_, redis_.get(),
