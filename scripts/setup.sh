@@ -12,7 +12,7 @@ PACKAGES=(
   golang-github-gogo-googleapis-dev
   redis-server prometheus
   python3 python3-grpcio python3-protobuf
-  openssl
+  openssl libssl-dev
   clang-format
   # libFuzzer targets (fuzz/): clang, its sanitizer and libFuzzer runtimes (only recommended
   # by clang, so listed), and llvm-symbolizer for readable sanitizer stack traces
