@@ -37,6 +37,19 @@ ItemResult Reject(int index, RejectReason reason, std::string field, std::string
 
 PlausibleRange ToPlausible(const ValueRange& r) { return PlausibleRange{r.min, r.max}; }
 
+// A period of a read request: well formed and of the indicator's granularity, else
+// INVALID_ARGUMENT naming `field`.
+absl::StatusOr<refdata::Period> ParsePeriodOf(const Indicator& indicator, const std::string& text,
+                                              const char* field) {
+  auto p = refdata::ParsePeriod(text);
+  if (!p.ok()) return InvalidField(field, p.status().message());
+  if (p->granularity != indicator.granularity) {
+    return InvalidField(field, absl::StrCat("indicator \"", indicator.id, "\" is reported per ",
+                                            refdata::GranularityName(indicator.granularity)));
+  }
+  return p;
+}
+
 // A report's identity: the reporter and its report id.
 std::string ReportKey(const std::string& reporter, const ObservationInput& in) {
   return Hash64Bytes(absl::StrCat(reporter, "\n", in.report_id));
@@ -644,18 +657,9 @@ absl::StatusOr<std::vector<ItemResult>> Ingest::Report(const std::string& report
 absl::StatusOr<std::vector<refdata::Period>> Ingest::PeriodRange(const Indicator& indicator,
                                                                  const std::string& start,
                                                                  const std::string& end) {
-  auto parse = [&](const std::string& text, const char* field) -> absl::StatusOr<refdata::Period> {
-    auto p = refdata::ParsePeriod(text);
-    if (!p.ok()) return InvalidField(field, p.status().message());
-    if (p->granularity != indicator.granularity) {
-      return InvalidField(field, absl::StrCat("indicator \"", indicator.id, "\" is reported per ",
-                                              refdata::GranularityName(indicator.granularity)));
-    }
-    return p;
-  };
-  auto first = parse(start, "periods.start");
+  auto first = ParsePeriodOf(indicator, start, "periods.start");
   if (!first.ok()) return first.status();
-  auto last = parse(end, "periods.end");
+  auto last = ParsePeriodOf(indicator, end, "periods.end");
   if (!last.ok()) return last.status();
   if (*last < *first) return InvalidField("periods.end", "must not be before periods.start");
   std::vector<refdata::Period> out;
@@ -681,12 +685,8 @@ absl::StatusOr<std::vector<StoredObservation>> Ingest::GetSeries(const std::stri
   for (const auto& [text, field, bound] :
        {std::make_tuple(start, "periods.start", &lo), std::make_tuple(end, "periods.end", &hi)}) {
     if (text.empty()) continue;
-    auto p = refdata::ParsePeriod(text);
-    if (!p.ok()) return InvalidField(field, p.status().message());
-    if (p->granularity != indicator->granularity) {
-      return InvalidField(field, absl::StrCat("indicator \"", indicator_id, "\" is reported per ",
-                                              refdata::GranularityName(indicator->granularity)));
-    }
+    auto p = ParsePeriodOf(*indicator, text, field);
+    if (!p.ok()) return p.status();
     *bound = refdata::PeriodOrdinal(*p);
   }
   auto texts = store_->ReadSeries({SeriesKey{indicator_id, code}});
@@ -716,12 +716,8 @@ absl::StatusOr<std::vector<Revision>> Ingest::GetHistory(const std::string& code
   }
   auto indicator = FindIndicator(indicator_id, "indicator");
   if (!indicator.ok()) return indicator.status();
-  auto period = refdata::ParsePeriod(period_text);
-  if (!period.ok()) return InvalidField("period", period.status().message());
-  if (period->granularity != indicator->granularity) {
-    return InvalidField("period", absl::StrCat("indicator \"", indicator_id, "\" is reported per ",
-                                               refdata::GranularityName(indicator->granularity)));
-  }
+  auto period = ParsePeriodOf(*indicator, period_text, "period");
+  if (!period.ok()) return period.status();
   SeriesKey key{indicator_id, code};
   auto history = store_->History(key, period->ToString());
   if (!history.ok()) return history.status();
@@ -757,12 +753,8 @@ absl::Status Ingest::Scan(
     const std::function<bool(const std::vector<std::pair<std::string, double>>&, int64_t)>& sink) {
   auto indicator = FindIndicator(indicator_id, "indicator");
   if (!indicator.ok()) return indicator.status();
-  auto period = refdata::ParsePeriod(period_text);
-  if (!period.ok()) return InvalidField("period", period.status().message());
-  if (period->granularity != indicator->granularity) {
-    return InvalidField("period", absl::StrCat("indicator \"", indicator_id, "\" is reported per ",
-                                               refdata::GranularityName(indicator->granularity)));
-  }
+  auto period = ParsePeriodOf(*indicator, period_text, "period");
+  if (!period.ok()) return period.status();
   if (batch_size < 0 || batch_size > kMaxScanBatch) {
     return InvalidField("batch_size", absl::StrCat("must be between 0 and ", kMaxScanBatch));
   }
