@@ -1188,6 +1188,14 @@ TEST_F(IngestE2eTest, ListChangesPagesAfterAVersion) {
     EXPECT_EQ(all[i].version(), static_cast<int64_t>(i) + 1);
     EXPECT_EQ(all[i].data_version(), 1);
     EXPECT_GT(all[i].time().seconds(), 0);
+    EXPECT_TRUE(all[i].enterprises_listed());
+    if (all[i].key().indicator() == kEnergy) {
+      EXPECT_THAT(all[i].enterprise_codes(), ElementsAre(CodeN(1), CodeN(2)));
+      EXPECT_THAT(all[i].values(), ElementsAre(60, 70));
+    } else {
+      EXPECT_THAT(all[i].enterprise_codes(), ElementsAre(CodeN(3)));
+      EXPECT_THAT(all[i].values(), ElementsAre(1));
+    }
   }
   // A revision: one more change, data version 2 for its key.
   EXPECT_THAT(ReportOne(Number("e-2017-1b", CodeN(1), kEnergy, "2017", 61)),
@@ -1201,6 +1209,10 @@ TEST_F(IngestE2eTest, ListChangesPagesAfterAVersion) {
   EXPECT_EQ(response.changes(0).key().indicator(), kEnergy);
   EXPECT_EQ(response.changes(0).key().period(), "2017");
   EXPECT_EQ(response.changes(0).data_version(), 2);
+  // The change lists the value it set.
+  EXPECT_TRUE(response.changes(0).enterprises_listed());
+  EXPECT_THAT(response.changes(0).enterprise_codes(), ElementsAre(CodeN(1)));
+  EXPECT_THAT(response.changes(0).values(), ElementsAre(61));
   EXPECT_EQ(response.ingest_version(), 9);
   EXPECT_FALSE(response.truncated());
   // Reading past the end: nothing, with the newest version.

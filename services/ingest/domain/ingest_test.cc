@@ -371,7 +371,11 @@ TEST_F(IngestTest, VersionsAndChanges) {
   ASSERT_THAT(changes, IsOk());
   ASSERT_THAT(changes->changes, SizeIs(2));
   EXPECT_EQ(changes->changes[0].key.period, "2017");
+  EXPECT_TRUE(changes->changes[0].listed);
+  EXPECT_THAT(changes->changes[0].values,
+              ElementsAre(std::make_pair(CodeN(1), 4.0), std::make_pair(CodeN(2), 5.0)));
   EXPECT_EQ(changes->changes[1].version, 2);
+  EXPECT_THAT(changes->changes[1].values, ElementsAre(std::make_pair(CodeN(1), 5.0)));
   EXPECT_THAT(ingest_.GetDataVersions({DataKey{"nope", "2018"}}),
               StatusIs(absl::StatusCode::kInvalidArgument));
   EXPECT_THAT(ingest_.ListChanges(-1, 0), StatusIs(absl::StatusCode::kInvalidArgument));

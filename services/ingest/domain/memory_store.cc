@@ -1,5 +1,6 @@
 #include "services/ingest/domain/memory_store.h"
 
+#include <map>
 #include <set>
 
 #include "absl/strings/numbers.h"
@@ -100,7 +101,7 @@ absl::StatusOr<std::vector<WriteStatus>> MemoryStore::Apply(
   absl::MutexLock lock(&mu_);
   if (!failure_.ok()) return failure_;
   std::vector<WriteStatus> out;
-  std::set<ColumnKey> touched;
+  std::map<ColumnKey, std::vector<std::pair<std::string, double>>> touched;
   for (const auto& w : writes) {
     auto seen = reports_.find(w.report_key);
     if (seen != reports_.end()) {
@@ -124,13 +125,18 @@ absl::StatusOr<std::vector<WriteStatus>> MemoryStore::Apply(
         auto entry = DecodeEntry(w.replaced_entry);
         if (entry.ok()) history_[{w.series.indicator, w.series.code, w.period}].push_back(*entry);
       }
-      touched.insert({w.series.indicator, w.period});
+      touched[{w.series.indicator, w.period}].emplace_back(w.series.code, v);
     }
     out.push_back(WriteStatus::kApplied);
   }
-  for (const auto& key : touched) {
+  for (auto& [key, values] : touched) {
     int64_t dv = ++data_versions_[key];
-    changes_.push_back(Change{++version_, DataKey{key.first, key.second}, dv, time});
+    Change change{++version_, DataKey{key.first, key.second}, dv, time, {}, false};
+    if (values.size() <= static_cast<size_t>(kMaxListedChangeValues)) {
+      change.values = std::move(values);
+      change.listed = true;
+    }
+    changes_.push_back(std::move(change));
     if (changes_.size() > max_changes_) changes_.erase(changes_.begin());
   }
   return out;

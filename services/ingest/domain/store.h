@@ -73,11 +73,18 @@ struct HistoryEntry {
   SeriesEntry entry;
 };
 
+// At most this many (code, value) pairs are listed with one change of one key.
+inline constexpr int kMaxListedChangeValues = 64;
+
 struct Change {
   int64_t version = 0;
   DataKey key;
   int64_t data_version = 0;
   absl::Time time;
+  // The values the change set, in write order, when `listed` (at most
+  // kMaxListedChangeValues of them); otherwise empty.
+  std::vector<std::pair<std::string, double>> values;
+  bool listed = false;
 };
 
 struct ChangesPage {

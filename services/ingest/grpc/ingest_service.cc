@@ -258,6 +258,11 @@ grpc::Status IngestServiceImpl::ListChanges(grpc::ServerContext*, const v1::List
     out->mutable_key()->set_period(c.key.period);
     out->set_data_version(c.data_version);
     out->mutable_time()->set_seconds(absl::ToUnixSeconds(c.time));
+    out->set_enterprises_listed(c.listed);
+    for (const auto& [code, value] : c.values) {
+      out->add_enterprise_codes(code);
+      out->add_values(value);
+    }
   }
   resp->set_ingest_version(page->ingest_version);
   resp->set_truncated(page->truncated);

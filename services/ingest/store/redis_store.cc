@@ -6,6 +6,7 @@
 
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
 #include "common/redis/versioned_stream.h"
 #include "services/ingest/convert/convert.h"
 
@@ -20,10 +21,12 @@ namespace {
 //       data key index (1-based).
 // The history list of a write, "<history prefix of its data key><code>", is touched only
 // by revisions; it shares the hash tag of every other key here.
+// The change entry of a data key lists the codes and values this call set ('e' and 'x',
+// comma-joined, in write order) when there are at most 64 of them (kMaxListedChangeValues).
 // Returns per write: 0 applied, 1 duplicate report, 2 report id reused, 3 conflict.
 constexpr char kApplyLua[] = R"lua(
 local n_dk = tonumber(ARGV[3])
-local dks, hist, covered, touched = {}, {}, {}, {}
+local dks, hist, covered, touched, listed = {}, {}, {}, {}, {}
 for i = 1, n_dk do
   dks[i] = ARGV[3 + i]
   hist[i] = ARGV[3 + n_dk + i]
@@ -51,6 +54,16 @@ for i = 0, n - 1 do
         if ARGV[a + 7] ~= '' then redis.call('RPUSH', hist[d] .. code, ARGV[a + 7]) end
         if ARGV[a + 8] == '1' then covered[d] = (covered[d] or 0) + 1 end
         touched[d] = true
+        local l = listed[d]
+        if l == nil then
+          l = {n = 0, c = {}, x = {}}
+          listed[d] = l
+        end
+        l.n = l.n + 1
+        if l.n <= 64 then
+          l.c[l.n] = code
+          l.x[l.n] = ARGV[a + 6]
+        end
       end
       out[i + 1] = 0
     end
@@ -61,7 +74,14 @@ for d = 1, n_dk do
   if touched[d] then
     local dv = redis.call('HINCRBY', KEYS[2], dks[d], 1)
     local v = redis.call('INCR', KEYS[3])
-    redis.call('XADD', KEYS[4], 'MAXLEN', '~', ARGV[2], v .. '-0', 'k', dks[d], 'd', dv, 'ts', ARGV[1])
+    local l = listed[d]
+    if l.n <= 64 then
+      redis.call('XADD', KEYS[4], 'MAXLEN', '~', ARGV[2], v .. '-0', 'k', dks[d], 'd', dv, 'ts',
+                 ARGV[1], 'e', table.concat(l.c, ','), 'x', table.concat(l.x, ','))
+    else
+      redis.call('XADD', KEYS[4], 'MAXLEN', '~', ARGV[2], v .. '-0', 'k', dks[d], 'd', dv, 'ts',
+                 ARGV[1])
+    end
   end
 end
 return out
@@ -402,6 +422,8 @@ absl::StatusOr<ChangesPage> RedisStore::ListChanges(int64_t after_version, int l
   for (const auto& entry : read->entries) {
     Change c;
     c.version = entry.version;
+    std::vector<std::string> codes;
+    std::vector<std::string> values;
     for (const auto& [k, v] : entry.fields) {
       if (k == "k") {
         size_t bar = v.find('|');
@@ -413,6 +435,23 @@ absl::StatusOr<ChangesPage> RedisStore::ListChanges(int64_t after_version, int l
         int64_t ms = 0;
         absl::SimpleAtoi(v, &ms);
         c.time = absl::FromUnixMillis(ms);
+      } else if (k == "e") {
+        codes = absl::StrSplit(v, ',');
+      } else if (k == "x") {
+        values = absl::StrSplit(v, ',');
+      }
+    }
+    if (!codes.empty() && codes.size() == values.size()) {
+      c.listed = true;
+      c.values.reserve(codes.size());
+      for (size_t i = 0; i < codes.size(); ++i) {
+        double value = 0;
+        if (!absl::SimpleAtod(values[i], &value)) {
+          c.listed = false;
+          c.values.clear();
+          break;
+        }
+        c.values.emplace_back(std::move(codes[i]), value);
       }
     }
     page.changes.push_back(std::move(c));

@@ -22,6 +22,7 @@ namespace {
 using ::iplus::test::IsOk;
 using ::iplus::test::StatusIs;
 using ::testing::ElementsAre;
+using ::testing::IsEmpty;
 using ::testing::SizeIs;
 
 std::string CodeN(int n) { return refdata::CompleteCreditCode(absl::StrFormat("91440100%08d", n)); }
@@ -161,6 +162,46 @@ TEST_F(IngestRedisTest, ScanIsOrderedWithVersionAndCoverage) {
                             }),
               IsOk());
   EXPECT_EQ(calls, 1);
+}
+
+TEST_F(IngestRedisTest, ChangesListTheValuesTheySetUpToSixtyFour) {
+  // One script call per batch and no cap, under a key prefix of its own.
+  RedisStoreOptions options;
+  options.region_prefix = "44";
+  RedisStore store(client_.get(), options);
+  ASSERT_THAT(store.Init(), IsOk());
+  Ingest ingest(&store, &directory_, &clock_, &peers_, nullptr, IngestConfig{});
+  ASSERT_THAT(ingest.SeedCatalogue(), IsOk());
+  auto report = [&](const std::vector<ObservationInput>& items) {
+    ASSERT_THAT(ingest.Report("partner", items), IsOk());
+  };
+  std::vector<ObservationInput> batch;
+  for (int i = 0; i < 64; ++i) {
+    batch.push_back(Number(absl::StrCat("l", i), i, "inventory_turnover", "2016", 1 + i));
+  }
+  for (int i = 0; i < 65; ++i) {
+    batch.push_back(Number(absl::StrCat("m", i), i, "inventory_turnover", "2017", 2));
+  }
+  report(batch);
+  // A revision is listed with its new value.
+  report({Number("r7", 7, "inventory_turnover", "2016", 2.5)});
+  auto page = ingest.ListChanges(0, 0);
+  ASSERT_THAT(page, IsOk());
+  ASSERT_THAT(page->changes, SizeIs(3));
+  const Change& full = page->changes[0];
+  EXPECT_EQ(full.key.period, "2016");
+  EXPECT_TRUE(full.listed);
+  ASSERT_THAT(full.values, SizeIs(64));
+  EXPECT_EQ(full.values[0], std::make_pair(CodeN(0), 1.0));
+  EXPECT_EQ(full.values[63], std::make_pair(CodeN(63), 64.0));
+  const Change& over = page->changes[1];
+  EXPECT_EQ(over.key.period, "2017");
+  EXPECT_FALSE(over.listed);
+  EXPECT_THAT(over.values, IsEmpty());
+  const Change& revision = page->changes[2];
+  EXPECT_TRUE(revision.listed);
+  EXPECT_THAT(revision.values, ElementsAre(std::make_pair(CodeN(7), 2.5)));
+  EXPECT_EQ(revision.data_version, 2);
 }
 
 TEST_F(IngestRedisTest, ChangesAreCappedAndTruncationReported) {
