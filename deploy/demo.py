@@ -3,8 +3,9 @@
 
 Registers a handful of enterprises across provinces, links a platform operator to a
 manufacturer, shows a rejected request with the field it names, pages through a
-province, and counts enterprises by province. Running it again is harmless: creation
-is idempotent on the credit code.
+province, and counts enterprises by province; reports four years of the plan's
+indicators; with --evaluation, prints the scorecard of the plan's targets for 2018.
+Running it again is harmless: creation is idempotent on the credit code.
 """
 import argparse
 import sys
@@ -34,10 +35,18 @@ def main():
     p.add_argument("--stubs", required=True, help="folder with the generated Python stubs")
     p.add_argument("--registry", default="127.0.0.1:50051")
     p.add_argument("--ingest", default="127.0.0.1:50052")
+    p.add_argument("--evaluation", help="evaluation's address: print the scorecard at the end")
     p.add_argument("--list", metavar="REGION_PREFIX", help="only list this region and exit")
+    p.add_argument("--scorecard", metavar="PERIOD",
+                   help="only print the scorecard of this period (needs --evaluation) and exit")
     args = p.parse_args()
+    if args.scorecard and not args.evaluation:
+        p.error("--scorecard needs --evaluation")
     sys.path.insert(0, args.stubs)
     import grpc
+    if args.scorecard:
+        show_scorecard(grpc, args.evaluation, args.scorecard, wait_for_data=False)
+        return
     from google.rpc import error_details_pb2, status_pb2
     from iplus.common.v1 import common_pb2 as common
     from iplus.registry.v1 import registry_pb2 as reg
@@ -124,6 +133,45 @@ def main():
         print("  %s  %d" % (g.key, g.count))
 
     report_observations(grpc, args.ingest, codes[:-1])
+    if args.evaluation:
+        show_scorecard(grpc, args.evaluation, "2018", wait_for_data=True)
+
+
+def show_scorecard(grpc, target, period, wait_for_data):
+    """Prints every active target's evaluation for the period; with wait_for_data, first
+    waits until evaluation has loaded the reports just made (it follows ingest's change
+    stream)."""
+    from iplus.evaluation.v1 import evaluation_pb2 as ev
+    from iplus.evaluation.v1 import evaluation_pb2_grpc as ev_grpc
+
+    channel = grpc.insecure_channel(target)
+    grpc.channel_ready_future(channel).result(timeout=15)
+    stub = ev_grpc.EvaluationServiceStub(channel)
+    deadline = time.time() + 30
+    while True:  # UNAVAILABLE while it loads enterprises and columns
+        try:
+            card = stub.GetScorecard(ev.GetScorecardRequest(period=period), timeout=5).scorecard
+            if not wait_for_data or all(e.coverage.current_reporters > 0
+                                        for e in card.evaluations):
+                break
+        except grpc.RpcError as e:
+            if e.code() != grpc.StatusCode.UNAVAILABLE:
+                raise
+        if time.time() > deadline:
+            raise SystemExit("evaluation did not answer with the reported data in time")
+        time.sleep(0.2)
+    print("scorecard %s (every active target, whole instance):" % card.period)
+    for e in card.evaluations:
+        def num(field):
+            return ("%.4g" % getattr(e, field)) if e.HasField(field) else "-"
+        status = ev.EvaluationStatus.Name(e.status).replace("EVALUATION_STATUS_", "")
+        progress = ("%5.0f %%" % (100 * e.progress)) if e.HasField("progress") else "    -  "
+        print("  %-24s %-17s base %-7s now %-7s target %-7s progress %s (expected %.0f %%), "
+              "coverage %d/%d%s" % (
+                  e.target_id, status, num("baseline_value"), num("current_value"),
+                  num("target_value"), progress, 100 * e.expected_progress,
+                  e.coverage.current_reporters, e.coverage.population,
+                  ", cached" if e.cached else ""))
 
 
 def report_observations(grpc, target, manufacturers):

@@ -6,8 +6,10 @@
 Compiles the v1 protos to Python in a temporary directory with protoc (Debian's
 python3-protobuf and protobuf-compiler), then writes serialized requests:
 corpus/registry_request/* (a selector byte, 0 create, 1 update, 2 list, then the
-request) and corpus/ingest_request/* (a ReportObservationsRequest). The codes match the
-ones the fuzz targets set up. The output is checked in; run again after a proto change.
+request), corpus/ingest_request/* (a ReportObservationsRequest) and
+corpus/evaluation_request/* (a 2-byte little-endian length, a CreateTargetRequest of that
+length, then a BreakdownRequest). The codes match the ones the fuzz targets set up. The
+output is checked in; run again after a proto change.
 """
 import importlib
 import os
@@ -27,7 +29,7 @@ DIR_ARCHIVED = "914401000000000191"  # archived in the ingest target's directory
 
 def compile_protos(out):
     protos = ["iplus/common/v1/common.proto", "iplus/registry/v1/registry.proto",
-              "iplus/ingest/v1/ingest.proto"]
+              "iplus/ingest/v1/ingest.proto", "iplus/evaluation/v1/evaluation.proto"]
     subprocess.run(["protoc", f"--python_out={out}", f"-I{ROOT}/proto", f"-I{GOOGLEAPIS}",
                     "-I/usr/include", *protos], check=True)
     subprocess.run(["protoc", f"--python_out={out}", f"-I{GOOGLEAPIS}",
@@ -35,7 +37,8 @@ def compile_protos(out):
     sys.path.insert(0, out)
     return (importlib.import_module("iplus.registry.v1.registry_pb2"),
             importlib.import_module("iplus.ingest.v1.ingest_pb2"),
-            importlib.import_module("iplus.common.v1.common_pb2"))
+            importlib.import_module("iplus.common.v1.common_pb2"),
+            importlib.import_module("iplus.evaluation.v1.evaluation_pb2"))
 
 
 def write(target, name, data):
@@ -125,11 +128,69 @@ def ingest_seeds(ing):
     write("ingest_request", "empty", b"")
 
 
+def evaluation_seeds(ev, common):
+    def write_pair(name, target, request, request_id=""):
+        t = ev.CreateTargetRequest(target=target, request_id=request_id).SerializeToString()
+        write("evaluation_request", name,
+              len(t).to_bytes(2, "little") + t + request.SerializeToString())
+
+    def target(**kw):
+        t = ev.Target(id=kw.get("id", "dev-cycle"), title=kw.get("title", "Dev cycle"),
+                      indicator=kw.get("indicator", "product_dev_cycle_days"),
+                      aggregation=kw.get("aggregation", ev.AGGREGATION_MEAN),
+                      baseline_period=kw.get("baseline", "2015"),
+                      deadline_period=kw.get("deadline", "2018"),
+                      panel_mode=kw.get("panel_mode", ev.PANEL_MODE_UNSPECIFIED))
+        t.population.kind = common.ORGANIZATION_KIND_MANUFACTURER
+        t.population.key_only = kw.get("key_only", False)
+        rule = kw.get("rule", ("relative", -0.12))
+        if rule[0] == "relative":
+            t.rule.relative_change.change = rule[1]
+        elif rule[0] == "multiple":
+            t.rule.multiple.multiple = rule[1]
+        elif rule[0] == "absolute":
+            t.rule.absolute.comparison = ev.COMPARISON_GE
+            t.rule.absolute.value = rule[1]
+        if "floor" in kw:
+            t.coverage_floor = kw["floor"]
+        return t
+
+    def breakdown(period, dimension=ev.BREAKDOWN_DIMENSION_UNSPECIFIED, **scope):
+        return ev.BreakdownRequest(target_id="dev-cycle", period=period, dimension=dimension,
+                                   scope=common.Scope(**scope))
+
+    write_pair("mean_matched", target(), breakdown("2017", ev.BREAKDOWN_DIMENSION_PROVINCE),
+               request_id="3f1c")
+    write_pair("median_all_reporters",
+               target(aggregation=ev.AGGREGATION_MEDIAN, panel_mode=ev.PANEL_MODE_ALL_REPORTERS,
+                      rule=("multiple", 1.25), floor=0.0),
+               breakdown("2018", ev.BREAKDOWN_DIMENSION_INDUSTRY_DIVISION, region_prefix="44"))
+    write_pair("share_true_key",
+               target(id="platform-coverage", indicator="innovation_platform",
+                      aggregation=ev.AGGREGATION_SHARE_TRUE, key_only=True,
+                      rule=("absolute", 0.8)),
+               breakdown("2016", ev.BREAKDOWN_DIMENSION_PREFECTURE, key_only=True),
+               request_id="\x01\x02\x03")
+    write_pair("count_true_quarters",
+               target(id="cloud", indicator="industry_cloud",
+                      aggregation=ev.AGGREGATION_COUNT_TRUE, rule=("multiple", 2),
+                      baseline="2015-Q1", deadline="2018-Q4"),
+               breakdown("2016-Q3", ev.BREAKDOWN_DIMENSION_SIZE, industry_prefix="C34"))
+    write_pair("bad_target",
+               target(id="Bad_Id", baseline="2015-13", rule=("relative", 0),
+                      aggregation=ev.AGGREGATION_UNSPECIFIED),
+               breakdown("2017"))
+    write_pair("bad_scope_period", target(),
+               breakdown("2014", ev.BREAKDOWN_DIMENSION_OWNERSHIP, region_prefix="4x",
+                         industry_prefix="c26"))
+
+
 def main():
     with tempfile.TemporaryDirectory() as out:
-        reg, ing, common = compile_protos(out)
+        reg, ing, common, ev = compile_protos(out)
         registry_seeds(reg, common)
         ingest_seeds(ing)
+        evaluation_seeds(ev, common)
 
 
 if __name__ == "__main__":

@@ -14,7 +14,8 @@ cd "$(dirname "$0")/.."
 
 SECONDS_PER_TARGET=${1:-60}
 shift || true
-ALL_TARGETS=(credit_code region industry period registry_request ingest_request)
+ALL_TARGETS=(credit_code region industry period registry_request ingest_request
+  evaluation_request)
 TARGETS=("$@")
 if [ ${#TARGETS[@]} -eq 0 ]; then TARGETS=("${ALL_TARGETS[@]}"); fi
 

@@ -11,12 +11,19 @@ BUILD_DIR=${IPLUS_BUILD_DIR:-build}
 SERVICES=(
   "registry 50051 9464"
   "ingest 50052 9465"
+  "evaluation 50053 9466"
 )
 # How the services find each other; a binary ignores IPLUS_ variables that are not its flags.
 export IPLUS_REGISTRY_TARGET=127.0.0.1:50051
+export IPLUS_INGEST_TARGET=127.0.0.1:50052
+# Evaluation seeds the plan's targets on its first start (docs/evaluation.md).
+export IPLUS_TARGETS_FILE="$ROOT/deploy/targets.json"
 # Everything listens on loopback only, so the demo runs without TLS; deployments pass
 # --tls_cert_file/--tls_key_file (see README, Configuration).
 export IPLUS_PLAINTEXT=true
+# and without bearer tokens: every caller is an anonymous admin (docs/security.md says how
+# deployments pass --token_file).
+export IPLUS_ALLOW_UNAUTHENTICATED=true
 
 targets=()
 for s in "${SERVICES[@]}"; do targets+=("iplus-${s%% *}"); done
@@ -63,12 +70,14 @@ protoc --python_out="$PY_DIR" --grpc_python_out="$PY_DIR" \
   --plugin=protoc-gen-grpc_python="$(command -v grpc_python_plugin)" \
   -I proto -I "$GOOGLEAPIS" -I /usr/include \
   iplus/common/v1/common.proto iplus/registry/v1/registry.proto iplus/ingest/v1/ingest.proto \
+  iplus/evaluation/v1/evaluation.proto \
   google/rpc/status.proto google/rpc/error_details.proto
 
-/usr/bin/python3 deploy/demo.py --stubs "$PY_DIR" --registry 127.0.0.1:50051 --ingest 127.0.0.1:50052
+/usr/bin/python3 deploy/demo.py --stubs "$PY_DIR" --registry 127.0.0.1:50051 --ingest 127.0.0.1:50052 \
+  --evaluation 127.0.0.1:50053
 
 echo
-echo "iplus is running on loopback, plaintext gRPC (IPLUS_PLAINTEXT=true; no TLS):"
+echo "iplus is running on loopback, plaintext gRPC without tokens (IPLUS_PLAINTEXT=true, IPLUS_ALLOW_UNAUTHENTICATED=true):"
 echo "  redis       127.0.0.1:$REDIS_PORT (AOF, appendfsync always; data in $RUN_DIR/redis)"
 for s in "${SERVICES[@]}"; do
   read -r name grpc metrics <<<"$s"
@@ -78,6 +87,8 @@ echo "  logs        $RUN_DIR/logs"
 echo
 echo "Try:  curl -s http://127.0.0.1:9464/metrics | grep grpc_server_handled_total"
 echo "      curl -s http://127.0.0.1:9465/metrics | grep iplus_ingest_observations_total"
+echo "      curl -s http://127.0.0.1:9466/metrics | grep iplus_target_"
+echo "      /usr/bin/python3 deploy/demo.py --stubs $PY_DIR --evaluation 127.0.0.1:50053 --scorecard 2017"
 echo "      /usr/bin/python3 deploy/demo.py --stubs $PY_DIR --registry 127.0.0.1:50051 --list 44"
 echo "Press Ctrl-C to stop everything."
 wait "${pids[0]}"

@@ -904,6 +904,8 @@ int Run() {
   rconfig.server.grpc_address = "127.0.0.1:0";
   rconfig.server.metrics_address = "127.0.0.1:0";
   rconfig.server.drain_timeout = absl::Seconds(5);
+  // In-process and on loopback: callers are not authenticated (anonymous admin).
+  rconfig.server.auth.allow_unauthenticated = true;
   rconfig.redis = redis_options;
   auto registry_app = std::make_unique<registry::App>(rconfig);
   if (absl::Status s = registry_app->Start(); !s.ok()) return Fail("cannot start the registry", s);
@@ -914,6 +916,7 @@ int Run() {
   iconfig.server.grpc_address = "127.0.0.1:0";
   iconfig.server.metrics_address = "127.0.0.1:0";
   iconfig.server.drain_timeout = absl::Seconds(5);
+  iconfig.server.auth.allow_unauthenticated = true;
   iconfig.redis = redis_options;
   iconfig.registry_target = registry_address;
   auto ingest_app = std::make_unique<ingest::App>(iconfig);

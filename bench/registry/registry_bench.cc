@@ -442,6 +442,8 @@ int Run() {
   config.server.grpc_address = "127.0.0.1:0";
   config.server.metrics_address = "127.0.0.1:0";
   config.server.drain_timeout = absl::Seconds(5);
+  // In-process and on loopback: callers are not authenticated (anonymous admin).
+  config.server.auth.allow_unauthenticated = true;
   config.redis.host = redis.host();
   config.redis.port = redis.port();
   config.redis.pool_size = absl::GetFlag(FLAGS_redis_pool_size);

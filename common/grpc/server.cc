@@ -53,6 +53,22 @@ absl::Status Server::Start() {
     exposer_->SetReadiness([this] { return serving(); });
   }
 
+  auto gate = internal::AuthGate::Create(options_.auth, *registry_);
+  if (!gate.ok()) return gate.status();
+  gate_ = *std::move(gate);
+  gate_->SetAuditSink(audit_sink_);
+  guarded_.clear();
+  for (size_t i = 0; i < services_.size(); ++i) {
+    auto guarded = gate_->Guard(services_[i], service_names_[i]);
+    if (!guarded.ok()) return guarded.status();
+    guarded_.push_back(*std::move(guarded));
+  }
+  if (options_.auth.allow_unauthenticated) {
+    log::Warn(
+        "authentication is off (--allow_unauthenticated): every caller is an anonymous admin; "
+        "for local use only");
+  }
+
   grpc::EnableDefaultHealthCheckService(true);
   grpc::reflection::InitProtoReflectionServerBuilderPlugin();
   grpc::ServerBuilder builder;
@@ -69,9 +85,10 @@ absl::Status Server::Start() {
   // Let clients keep idle connections alive with pings every 10 s or more.
   builder.AddChannelArgument(GRPC_ARG_HTTP2_MIN_RECV_PING_INTERVAL_WITHOUT_DATA_MS, 10000);
   builder.AddChannelArgument(GRPC_ARG_KEEPALIVE_PERMIT_WITHOUT_CALLS, 1);
-  for (grpc::Service* service : services_) builder.RegisterService(service);
+  for (auto& service : guarded_) builder.RegisterService(service.get());
   std::vector<std::unique_ptr<grpc::experimental::ServerInterceptorFactoryInterface>> creators;
   creators.push_back(MakeMetricsInterceptorFactory(*registry_));
+  creators.push_back(gate_->InterceptorFactory());
   builder.experimental().SetInterceptorCreators(std::move(creators));
 
   server_ = builder.BuildAndStart();
@@ -80,18 +97,24 @@ absl::Status Server::Start() {
     return absl::FailedPreconditionError(
         absl::StrCat("cannot listen for gRPC on ", options_.grpc_address));
   }
-  // The health service reports only names it has been given once; after that,
-  // SetServingStatus(bool) updates the overall status and every one of them together.
+  // gRPC's default health service starts with the server as a whole ("") SERVING and
+  // knows no service names. Until the first probe has passed, everything is NOT_SERVING:
+  // set it before the probe runs, since the port already accepts calls and the first
+  // probe may take a while (a readiness probe that fails must never be preceded by a
+  // SERVING answer). The health service reports only names it has been given once;
+  // after that, SetServingStatus(bool) updates the overall status and every one of them
+  // together.
+  grpc::HealthCheckServiceInterface* health = server_->GetHealthCheckService();
+  for (const std::string& name : service_names_) health->SetServingStatus(name, false);
+  health->SetServingStatus(false);
   bool serving = probe_ ? probe_().ok() : true;
-  for (const std::string& name : service_names_) {
-    server_->GetHealthCheckService()->SetServingStatus(name, serving);
-  }
   SetServing(serving);
   if (probe_) probe_thread_ = std::thread([this] { ProbeLoop(); });
   log::Info("serving", {log::Field::Str("grpc_address", options_.grpc_address),
                         log::Field::Int("grpc_port", grpc_port_),
                         log::Field::Int("metrics_port", metrics_port()),
-                        log::Field::Bool("tls", options_.credentials != nullptr)});
+                        log::Field::Bool("tls", options_.credentials != nullptr),
+                        log::Field::Bool("authentication", !options_.auth.token_file.empty())});
   return absl::OkStatus();
 }
 

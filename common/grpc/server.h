@@ -2,8 +2,9 @@
 
 // The one server bootstrap every iplus service uses: listening port, the standard
 // grpc.health.v1 service driven by a readiness probe, server reflection, keepalive and
-// message-size limits, the metrics interceptor, the /metrics endpoint, and a graceful
-// drain on shutdown.
+// message-size limits, the metrics interceptor, the /metrics endpoint, authentication,
+// authorization, rate limits and the audit hook of every service added
+// (common/grpc/auth_gate.h), and a graceful drain on shutdown.
 
 #include <functional>
 #include <memory>
@@ -15,6 +16,7 @@
 #include "absl/synchronization/mutex.h"
 #include "absl/synchronization/notification.h"
 #include "absl/time/time.h"
+#include "common/grpc/auth_gate.h"
 #include "grpcpp/impl/codegen/service_type.h"
 #include "grpcpp/security/server_credentials.h"
 #include "grpcpp/server.h"
@@ -43,6 +45,9 @@ struct ServerOptions {
   absl::Duration drain_timeout = absl::Seconds(10);
   // How often the readiness probe runs.
   absl::Duration probe_interval = absl::Milliseconds(250);
+  // Bearer tokens (or explicitly none), rate limits and the policy table. Start()
+  // refuses to serve with neither a token file nor allow_unauthenticated.
+  AuthOptions auth;
 };
 
 // Lifecycle: construct, AddService..., SetReadinessProbe, Start, then Shutdown (or
@@ -56,14 +61,22 @@ class Server {
   Server& operator=(const Server&) = delete;
 
   // `full_name` is the service's proto name (e.g. "iplus.registry.v1.RegistryService"),
-  // under which the health service reports it too. REQUIRES: before Start.
+  // under which the health service reports it too. Every method of the service is
+  // guarded: authenticated, rate limited, authorized by the policy table and, when
+  // mutating, audited. REQUIRES: before Start.
   void AddService(grpc::Service* service, std::string full_name);
+
+  // Where mutating calls are recorded (e.g. common/audit's Redis stream); null: nowhere.
+  // `sink` must outlive the server. REQUIRES: before Start.
+  void SetAuditSink(AuditSink* sink) { audit_sink_ = sink; }
 
   // Called every probe_interval; OK means SERVING. Typically pings Redis. Without a probe
   // the server is SERVING once started.
   void SetReadinessProbe(std::function<absl::Status()> probe);
 
-  // Binds the ports and starts serving. FAILED_PRECONDITION if a port cannot be bound.
+  // Binds the ports and starts serving. FAILED_PRECONDITION if a port cannot be bound;
+  // INVALID_ARGUMENT or the token file's error when authentication is misconfigured
+  // (see AuthOptions).
   absl::Status Start();
 
   int grpc_port() const { return grpc_port_; }
@@ -87,6 +100,10 @@ class Server {
   std::vector<grpc::Service*> services_;
   std::vector<std::string> service_names_;
   std::function<absl::Status()> probe_;
+  AuditSink* audit_sink_ = nullptr;
+  // Declared before server_, so that they outlive it.
+  std::unique_ptr<internal::AuthGate> gate_;
+  std::vector<std::unique_ptr<grpc::Service>> guarded_;
   std::unique_ptr<grpc::Server> server_;
   std::unique_ptr<metrics::Exposer> exposer_;
   int grpc_port_ = 0;

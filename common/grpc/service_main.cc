@@ -7,6 +7,7 @@
 #include "absl/flags/parse.h"
 #include "absl/flags/usage.h"
 #include "absl/strings/str_cat.h"
+#include "common/auth/rate_limit.h"
 #include "common/config/config.h"
 #include "common/refdata/region.h"
 #include "common/status/status.h"
@@ -98,13 +99,38 @@ absl::StatusOr<CommonConfig> ConfigureService(const char* service, const CommonF
 
   if (absl::Status s = ConfigureTransport(flags, &c); !s.ok()) return s;
 
+  if (flags.token_file.empty() && !flags.allow_unauthenticated) {
+    return InvalidField("--token_file",
+                        "no token file: pass --token_file (IPLUS_TOKEN_FILE) with the callers' "
+                        "bearer tokens, or --allow_unauthenticated to serve every caller as an "
+                        "anonymous admin (local use only)");
+  }
+  if (!flags.token_file.empty() && flags.allow_unauthenticated) {
+    return InvalidField("--allow_unauthenticated",
+                        "conflicts with --token_file; pass one or the other");
+  }
+  c.server.auth.token_file = flags.token_file;
+  c.server.auth.allow_unauthenticated = flags.allow_unauthenticated;
+  auto limits = auth::ParseRateLimits(flags.rate_limits, auth::DefaultRateLimits());
+  if (!limits.ok()) return InvalidField("--rate_limits", limits.status().message());
+  c.server.auth.rate_limits = *limits;
+  if (flags.audit_max_records < 1) {
+    return InvalidField("--audit_max_records", "must be at least 1");
+  }
+  c.audit_max_records = flags.audit_max_records;
+
   std::vector<log::Field> fields = {log::Field::Str("grpc_address", flags.grpc_address),
                                     log::Field::Str("metrics_address", flags.metrics_address),
                                     log::Field::Str("redis_address", flags.redis_address),
                                     log::Field::Bool("redis_auth", !c.redis.password.empty()),
                                     log::Field::Str("region", flags.region),
                                     log::Field::Bool("tls", c.tls.enabled()),
-                                    log::Field::Bool("mutual_tls", c.tls.require_client_cert)};
+                                    log::Field::Bool("mutual_tls", c.tls.require_client_cert),
+                                    log::Field::Bool("authentication", !flags.token_file.empty()),
+                                    log::Field::Str("rate_limits", auth::FormatRateLimits(*limits)),
+                                    log::Field::Int("audit_max_records", c.audit_max_records)};
+  // The token file's path only, never its content.
+  if (!flags.token_file.empty()) fields.push_back(log::Field::Str("token_file", flags.token_file));
   // Paths only, never the files' contents.
   if (c.tls.enabled()) {
     fields.push_back(log::Field::Str("tls_cert_file", c.tls.cert_file));

@@ -40,6 +40,13 @@ struct CommonFlags {
   std::string tls_ca_file;
   bool tls_require_client_cert = false;
   bool plaintext = false;
+  // Authentication: a token file, or explicitly none (anonymous admin, local use only).
+  std::string token_file;
+  bool allow_unauthenticated = false;
+  // Per-role rate limit overrides, "role=rate:burst,..." (common/auth/rate_limit.h).
+  std::string rate_limits;
+  // Cap of the service's audit stream (approximate, oldest records trimmed).
+  int64_t audit_max_records = 1000000;
 };
 
 struct CommonConfig {
@@ -49,13 +56,15 @@ struct CommonConfig {
   // The TLS files (empty with --plaintext): server.credentials is built from them, and
   // channels to other services use ChannelCredentialsFor(tls).
   TlsFiles tls;
+  int64_t audit_max_records = 1000000;
 };
 
 // Validates the common flags (INVALID_ARGUMENT naming the flag), starts the log for
 // `service`, reads the Redis password (IPLUS_REDIS_PASSWORD or --redis_password_file) and
 // logs the startup line with `extra` fields (never secrets). TLS needs --tls_cert_file and
 // --tls_key_file; without them the service runs plaintext only with --plaintext (logged
-// as a warning), and otherwise this is a configuration error.
+// as a warning), and otherwise this is a configuration error. Likewise authentication
+// needs --token_file, or --allow_unauthenticated (not both).
 absl::StatusOr<CommonConfig> ConfigureService(const char* service, const CommonFlags& flags,
                                               const std::vector<std::string>& unknown_env,
                                               std::initializer_list<log::Field> extra = {});

@@ -51,6 +51,33 @@ absl::Status FromGrpcStatus(const grpc::Status& status) {
   return InvalidFields(violations);
 }
 
+grpc::Status ResourceExhaustedRetryAfter(const std::string& message, absl::Duration delay) {
+  google::rpc::Status details;
+  details.set_code(static_cast<int>(grpc::StatusCode::RESOURCE_EXHAUSTED));
+  details.set_message(message);
+  google::rpc::RetryInfo retry;
+  const int64_t nanos = absl::ToInt64Nanoseconds(delay);
+  retry.mutable_retry_delay()->set_seconds(nanos / 1000000000);
+  retry.mutable_retry_delay()->set_nanos(static_cast<int32_t>(nanos % 1000000000));
+  details.add_details()->PackFrom(retry);
+  return grpc::Status(grpc::StatusCode::RESOURCE_EXHAUSTED, message, details.SerializeAsString());
+}
+
+absl::optional<absl::Duration> RetryDelay(const grpc::Status& status) {
+  google::rpc::Status details;
+  if (status.error_details().empty() || !details.ParseFromString(status.error_details())) {
+    return absl::nullopt;
+  }
+  for (const auto& any : details.details()) {
+    google::rpc::RetryInfo retry;
+    if (any.UnpackTo(&retry)) {
+      return absl::Seconds(retry.retry_delay().seconds()) +
+             absl::Nanoseconds(retry.retry_delay().nanos());
+    }
+  }
+  return absl::nullopt;
+}
+
 const char* GrpcCodeName(grpc::StatusCode code) {
   switch (code) {
     case grpc::StatusCode::OK:

@@ -25,17 +25,24 @@ App::App(AppConfig config) : config_(std::move(config)) {
   args.SetInt(GRPC_ARG_INITIAL_RECONNECT_BACKOFF_MS, 100);
   args.SetInt(GRPC_ARG_MIN_RECONNECT_BACKOFF_MS, 100);
   args.SetInt(GRPC_ARG_MAX_RECONNECT_BACKOFF_MS, 1000);
-  registry_channel_ = grpc::CreateCustomChannel(config_.registry_target,
-                                                ChannelCredentialsFor(config_.registry_tls), args);
+  registry_channel_ = CreateServiceChannel(config_.registry_target, config_.registry_tls,
+                                           config_.registry_token, args);
   directory_ = std::make_unique<RegistryDirectory>(registry_channel_, redis_.get(),
                                                    store_->prefix(), *metrics_, config_.directory);
   peers_ = std::make_unique<PeerStats>(config_.peer_sample_size);
   config_.ingest.seed_peers = true;
   ingest_ = std::make_unique<Ingest>(store_.get(), directory_.get(), &clock_, peers_.get(),
                                      /*policy=*/nullptr, config_.ingest);
-  service_ = std::make_unique<IngestServiceImpl>(ingest_.get(), replay_.get(), *metrics_);
+  service_ = std::make_unique<IngestServiceImpl>(ingest_.get(), replay_.get(), *metrics_,
+                                                 directory_.get(), config_.store.region_prefix);
+  audit_ = std::make_unique<audit::AuditLog>(redis_.get(), store_->prefix(), config_.audit,
+                                             metrics_.get());
+  audit_service_ =
+      std::make_unique<audit::AuditServiceImpl>(audit_.get(), config_.store.region_prefix);
   server_ = std::make_unique<Server>(config_.server, metrics_);
   server_->AddService(service_.get(), v1::IngestService::service_full_name());
+  server_->AddService(audit_service_.get(), audit::v1::AuditService::service_full_name());
+  server_->SetAuditSink(audit_.get());
   server_->SetReadinessProbe([this] { return Ready(); });
 }
 

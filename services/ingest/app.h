@@ -8,8 +8,10 @@
 #include <string>
 
 #include "absl/status/status.h"
+#include "common/audit/audit_log.h"
 #include "common/clock/clock.h"
 #include "common/grpc/server.h"
+#include "common/grpc/service_channel.h"
 #include "common/grpc/tls.h"
 #include "common/metrics/registry.h"
 #include "common/redis/client.h"
@@ -33,7 +35,12 @@ struct AppConfig {
   // Transport security of the channel to the registry: the service's own TLS files
   // (its certificate is the client certificate under mutual TLS). Empty: plaintext.
   TlsFiles registry_tls;
+  // The service's own token (role `service` in the registry's token file), sent on every
+  // call to the registry; null: calls carry no token.
+  std::shared_ptr<ServiceToken> registry_token;
   int peer_sample_size = 512;
+  // The audit stream ("<prefix>audit") and its listing on the gRPC port.
+  audit::AuditOptions audit;
 };
 
 class App {
@@ -50,6 +57,8 @@ class App {
   int grpc_port() const { return server_->grpc_port(); }
   int metrics_port() const { return server_->metrics_port(); }
   const std::string& key_prefix() const { return store_->prefix(); }
+  // The registry version the enterprise cache has caught up with.
+  int64_t directory_version() const { return directory_->version(); }
 
  private:
   absl::Status Ready();
@@ -66,6 +75,8 @@ class App {
   std::unique_ptr<PeerStats> peers_;
   std::unique_ptr<Ingest> ingest_;
   std::unique_ptr<IngestServiceImpl> service_;
+  std::unique_ptr<audit::AuditLog> audit_;
+  std::unique_ptr<audit::AuditServiceImpl> audit_service_;
   std::unique_ptr<Server> server_;
   std::atomic<bool> catalogue_ready_{false};
 };

@@ -6,6 +6,7 @@
 #include <memory>
 
 #include "absl/status/status.h"
+#include "common/audit/audit_log.h"
 #include "common/clock/clock.h"
 #include "common/grpc/server.h"
 #include "common/metrics/registry.h"
@@ -22,6 +23,8 @@ struct AppConfig {
   redis::Options redis;
   RegistryConfig registry;
   RedisStoreOptions store;
+  // The audit stream ("<prefix>audit") and its listing on the gRPC port.
+  audit::AuditOptions audit;
 };
 
 class App {
@@ -46,6 +49,8 @@ class App {
   std::unique_ptr<redis::ReplayCache> replay_;
   std::unique_ptr<Registry> registry_;
   std::unique_ptr<RegistryServiceImpl> service_;
+  std::unique_ptr<audit::AuditLog> audit_;
+  std::unique_ptr<audit::AuditServiceImpl> audit_service_;
   std::unique_ptr<Server> server_;
 };
 

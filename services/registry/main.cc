@@ -34,6 +34,17 @@ ABSL_FLAG(std::string, tls_ca_file, "",
 ABSL_FLAG(bool, tls_require_client_cert, false,
           "mutual TLS: clients must present a certificate issued by --tls_ca_file");
 ABSL_FLAG(bool, plaintext, false, "serve and call without TLS (local use only)");
+ABSL_FLAG(std::string, token_file, "",
+          "file of SHA-256 hashes of the callers' bearer tokens with their principals, roles "
+          "and regions (docs/security.md); reloaded when it changes");
+ABSL_FLAG(bool, allow_unauthenticated, false,
+          "without --token_file: serve every caller as an anonymous admin (local use only)");
+ABSL_FLAG(std::string, rate_limits, "",
+          "per-role rate limit overrides, role=calls_per_second:burst,... (0: unlimited); "
+          "defaults admin=200:400,regulator=50:100,fund_manager=50:100,partner=100:200,"
+          "viewer=20:40,service=0");
+ABSL_FLAG(int64_t, audit_max_records, 1000000,
+          "approximate cap of the audit stream (the oldest records are trimmed)");
 
 namespace {
 
@@ -56,6 +67,10 @@ iplus::CommonFlags CommonFlagValues() {
   f.tls_ca_file = absl::GetFlag(FLAGS_tls_ca_file);
   f.tls_require_client_cert = absl::GetFlag(FLAGS_tls_require_client_cert);
   f.plaintext = absl::GetFlag(FLAGS_plaintext);
+  f.token_file = absl::GetFlag(FLAGS_token_file);
+  f.allow_unauthenticated = absl::GetFlag(FLAGS_allow_unauthenticated);
+  f.rate_limits = absl::GetFlag(FLAGS_rate_limits);
+  f.audit_max_records = absl::GetFlag(FLAGS_audit_max_records);
   return f;
 }
 
@@ -73,6 +88,7 @@ int main(int argc, char** argv) {
   iplus::registry::AppConfig config;
   config.server = common->server;
   config.redis = common->redis;
+  config.audit.max_records = common->audit_max_records;
   config.registry.region_prefix = common->region;
   config.store.max_events = absl::GetFlag(FLAGS_max_events);
 

@@ -9,6 +9,8 @@
   deploy_test.py dashboard --root R
       deploy/grafana/iplus.json is identical to the chart's dashboards/iplus.json, and the
       dashboard queries the series it promises.
+  deploy_test.py targets --root R
+      the chart's default targets (helm/iplus/files/targets.json) are deploy/targets.json.
   deploy_test.py image-libraries --root R --binaries PATH...
       every shared library a binary loads (ldd) belongs to a Debian package (dpkg -S)
       that the runtime stage of deploy/docker/Dockerfile installs or the base image has.
@@ -167,6 +169,22 @@ def check_dashboard(root):
     print("ok: the copy is identical and the dashboard has %d panels" % len(ids))
 
 
+def check_targets(root):
+    """The chart's default targets are the repository's seed file, byte for byte."""
+    canonical = os.path.join(root, "deploy", "targets.json")
+    copy = os.path.join(root, CHART, "files", "targets.json")
+    with open(canonical, "rb") as f:
+        a = f.read()
+    if not os.path.exists(copy) or open(copy, "rb").read() != a:
+        raise Failure("helm/iplus/files/targets.json differs from deploy/targets.json (the "
+                      "canonical one); cp deploy/targets.json helm/iplus/files/targets.json")
+    targets = json.loads(a)
+    ids = [t["id"] for t in targets]
+    if len(ids) != len(set(ids)):
+        raise Failure("deploy/targets.json repeats an id")
+    print("ok: the chart's targets are deploy/targets.json (%d targets)" % len(ids))
+
+
 def runtime_packages(dockerfile):
     """The packages `apt-get install` names in the Dockerfile's last stage."""
     with open(dockerfile) as f:
@@ -274,7 +292,8 @@ def check_image_libraries(root, binaries):
 
 def main():
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
-    p.add_argument("check", choices=["services", "redis-choice", "dashboard", "image-libraries"])
+    p.add_argument("check", choices=["services", "redis-choice", "dashboard", "targets",
+                                     "image-libraries"])
     p.add_argument("--root", required=True, help="repository root")
     p.add_argument("--binaries", nargs="*", default=[],
                    help="service executables: names (services) or paths (image-libraries)")
@@ -286,6 +305,8 @@ def main():
             check_redis_choice(args.root)
         elif args.check == "dashboard":
             check_dashboard(args.root)
+        elif args.check == "targets":
+            check_targets(args.root)
         else:
             check_image_libraries(args.root, args.binaries)
     except Failure as e:

@@ -395,6 +395,8 @@ TEST_F(IngestE2eTest, RetiredIndicatorStaysReadableAndRejectsNewReports) {
 TEST_F(IngestE2eTest, ReportRejectsEveryInvalidItemWithItsReasonAndField) {
   ASSERT_TRUE(registry_->RegisterManufacturers(1, 2).ok());
   ASSERT_TRUE(registry_->Archive(CodeN(2)).ok());
+  // The archive reaches ingest's cache within a poll interval; wait for it.
+  ASSERT_TRUE(ingest_->WaitDirectoryAt(registry_->Version()));
   const std::string known = CodeN(1);
   const std::string never_registered = CodeN(777);
   std::string bad_check = known;

@@ -79,6 +79,8 @@ class RegistryInstance {
     config.server.grpc_address = absl::StrCat("127.0.0.1:", grpc_port);
     config.server.metrics_address = "127.0.0.1:0";
     config.server.drain_timeout = absl::Seconds(1);
+    // Authentication has its own tests (tests/auth).
+    config.server.auth.allow_unauthenticated = true;
     config.redis.host = "127.0.0.1";
     config.redis.port = redis_port;
     app_ = std::make_unique<registry::App>(config);
@@ -118,6 +120,18 @@ class RegistryInstance {
     return grpc::Status::OK;
   }
 
+  // The registry's current version.
+  int64_t Version() {
+    rv1::ListEventsRequest request;
+    request.set_after_version(0);
+    request.set_page_size(1);
+    rv1::ListEventsResponse response;
+    grpc::ClientContext context;
+    context.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(10));
+    grpc::Status status = stub_->ListEvents(&context, request, &response);
+    return status.ok() ? response.registry_version() : -1;
+  }
+
   grpc::Status Archive(const std::string& code) {
     rv1::ArchiveEnterpriseRequest request;
     request.set_code(code);
@@ -142,6 +156,7 @@ class IngestInstance {
     config.server.grpc_address = "127.0.0.1:0";
     config.server.metrics_address = "127.0.0.1:0";
     config.server.drain_timeout = absl::Seconds(1);
+    config.server.auth.allow_unauthenticated = true;
     config.redis.host = "127.0.0.1";
     config.redis.port = redis_port;
     config.registry_target = absl::StrCat("127.0.0.1:", registry_port);
@@ -159,6 +174,17 @@ class IngestInstance {
   const absl::Status& start_status() const { return start_status_; }
   int port() const { return app_->grpc_port(); }
   IngestStub& stub() { return *stub_; }
+
+  // Waits until ingest's enterprise cache has followed the registry up to `version` (the
+  // cache learns of registry changes within a poll interval, not at once).
+  bool WaitDirectoryAt(int64_t version, absl::Duration timeout = absl::Seconds(10)) {
+    absl::Time deadline = absl::Now() + timeout;
+    while (app_->directory_version() < version) {
+      if (absl::Now() > deadline) return false;
+      absl::SleepFor(absl::Milliseconds(10));
+    }
+    return true;
+  }
 
   // Waits until the service answers ListIndicators (the catalogue is seeded once Redis
   // answers the readiness probe).

@@ -55,6 +55,8 @@ class Instance {
     config.server.grpc_address = "127.0.0.1:0";
     config.server.metrics_address = "127.0.0.1:0";
     config.server.drain_timeout = absl::Seconds(2);
+    // Authentication has its own tests (tests/auth).
+    config.server.auth.allow_unauthenticated = true;
     config.redis.host = "127.0.0.1";
     config.redis.port = redis_port;
     config.registry = std::move(registry);

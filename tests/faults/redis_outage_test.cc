@@ -130,6 +130,7 @@ class RedisOutageTest : public ::testing::TestWithParam<Outage> {
     config.server.metrics_address = "127.0.0.1:0";
     config.server.drain_timeout = absl::Seconds(2);
     config.server.probe_interval = absl::Milliseconds(100);
+    config.server.auth.allow_unauthenticated = true;
     config.redis.host = "127.0.0.1";
     config.redis.port = redis_.port();
     config.redis.connect_timeout = absl::Milliseconds(100);
@@ -438,11 +439,12 @@ class DrainTest : public ::testing::Test {
       grpc_port_ = test::FreePort();
       int metrics_port = test::FreePort();
       child_ = std::make_unique<ChildProcess>();
-      IPLUS_ASSERT_OK(child_->Spawn(
-          {RegistryBinary(), "--redis_address", redis_.address(), "--grpc_address",
-           absl::StrCat("127.0.0.1:", grpc_port_), "--metrics_address",
-           absl::StrCat("127.0.0.1:", metrics_port), "--drain_timeout_s", "10", "--plaintext"},
-          log_path_));
+      IPLUS_ASSERT_OK(
+          child_->Spawn({RegistryBinary(), "--redis_address", redis_.address(), "--grpc_address",
+                         absl::StrCat("127.0.0.1:", grpc_port_), "--metrics_address",
+                         absl::StrCat("127.0.0.1:", metrics_port), "--drain_timeout_s", "10",
+                         "--plaintext", "--allow_unauthenticated"},
+                        log_path_));
       // The channel is made only once the port accepts, so that it does not start in
       // gRPC's reconnect back-off (1 s and growing) after a refused first attempt.
       const absl::Time deadline = absl::Now() + absl::Seconds(20);

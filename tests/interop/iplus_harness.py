@@ -40,9 +40,11 @@ def generate_stubs(protoc, grpc_python_plugin, include_dirs, protos, out_dir):
         sys.path.insert(0, out_dir)
 
 
-def _child_env():
+def _child_env(extra=None):
     # The services read IPLUS_* variables as flags; do not let the caller's leak in.
-    return {k: v for k, v in os.environ.items() if not k.startswith("IPLUS_")}
+    env = {k: v for k, v in os.environ.items() if not k.startswith("IPLUS_")}
+    env.update(extra or {})
+    return env
 
 
 def tail(path, lines=40):
@@ -57,13 +59,13 @@ def tail(path, lines=40):
 class Process:
     """A child process with its output in a log file."""
 
-    def __init__(self, name, argv, log_path):
+    def __init__(self, name, argv, log_path, env=None):
         self.name = name
         self.argv = argv
         self.log_path = log_path
         self._log = open(log_path, "wb")
         self.proc = subprocess.Popen(argv, stdout=self._log, stderr=subprocess.STDOUT,
-                                     stdin=subprocess.DEVNULL, env=_child_env())
+                                     stdin=subprocess.DEVNULL, env=_child_env(env))
         self.returncode = None
         self.stopped = False
 
@@ -142,13 +144,15 @@ class Service:
     """One service binary. `flags` are passed as given; `links` maps a flag name to the
     name of another service of the same stack, and passes that service's gRPC target
     (e.g. links={"registry_target": "registry"} gives --registry_target=127.0.0.1:PORT).
-    A stack starts linked services before the services that link to them."""
+    A stack starts linked services before the services that link to them. `env` adds
+    environment variables (e.g. IPLUS_<FLAG>) to the child's."""
 
-    def __init__(self, name, binary, flags=(), links=None):
+    def __init__(self, name, binary, flags=(), links=None, env=None):
         self.name = name
         self.binary = binary
         self.flags = list(flags)
         self.links = dict(links or {})
+        self.env = dict(env or {})
         self.grpc_port = None
         self.metrics_port = None
         self.process = None
@@ -243,10 +247,15 @@ class Stack:
                     "--redis_address=127.0.0.1:%d" % self.redis_port,
                     # Loopback tests speak plaintext; TLS has its own tests (tests/tls).
                     "--plaintext"] + svc.flags
+            # Without a token file of its own, a service serves every caller as the
+            # anonymous admin; authentication has its own tests (tests/auth).
+            if not any(f.startswith("--token_file") for f in svc.flags):
+                argv.append("--allow_unauthenticated")
             argv += ["--%s=%s" % (flag, self.service(other).target)
                      for flag, other in sorted(svc.links.items())]
             proc = Process(svc.name, argv,
-                           os.path.join(self.work_dir, "%s-%d.log" % (svc.name, attempt)))
+                           os.path.join(self.work_dir, "%s-%d.log" % (svc.name, attempt)),
+                           env=svc.env)
             deadline = time.monotonic() + STARTUP_TIMEOUT_S
             try:
                 while not health_serving(svc.target):

@@ -159,6 +159,95 @@ def exercise_ingest(svc, stack):
     ]
 
 
+def exercise_evaluation(svc, stack):
+    import grpc
+    import uscc
+    from iplus.common.v1 import common_pb2 as common
+    from iplus.evaluation.v1 import evaluation_pb2 as pb
+    from iplus.evaluation.v1 import evaluation_pb2_grpc as rpc
+    from iplus.ingest.v1 import ingest_pb2 as ing
+    from iplus.ingest.v1 import ingest_pb2_grpc as ing_rpc
+    from iplus.registry.v1 import registry_pb2 as reg
+    from iplus.registry.v1 import registry_pb2_grpc as reg_rpc
+
+    try:
+        registry, ingest = stack.service("registry"), stack.service("ingest")
+    except KeyError:
+        raise RuntimeError("evaluation reads the registry and ingest: give --service "
+                           "registry BIN and --service ingest BIN too")
+    service = "iplus.evaluation.v1.EvaluationService"
+    # Two key manufacturers with an innovation platform: one of two in 2015, both in 2017,
+    # so platform-coverage (share >= 0.8, seeded from deploy/targets.json) is achieved.
+    codes = [uscc.make_code("440300", uscc.body_for(9900 + i)) for i in range(2)]
+    with grpc.insecure_channel(registry.target) as channel:
+        stub = reg_rpc.RegistryServiceStub(channel)
+        for i, code in enumerate(codes):
+            stub.CreateEnterprise(reg.CreateEnterpriseRequest(
+                enterprise=reg.Enterprise(
+                    code=code, name="Evaluation Metrics Probe %d" % i, region="440300",
+                    industry="C39", ownership=common.OWNERSHIP_PRIVATE,
+                    size=common.ENTERPRISE_SIZE_SMALL, key_enterprise=True,
+                    kind=common.ORGANIZATION_KIND_MANUFACTURER),
+                request_id=str(uuid.uuid4())), timeout=RPC_TIMEOUT_S)
+    observations = [
+        ing.Observation(report_id="metrics-platform-%s-%d" % (period, i), enterprise_code=code,
+                        indicator="innovation_platform", period=period,
+                        bool_value=(period == "2017" or i == 1))
+        for period in ("2015", "2017") for i, code in enumerate(codes)]
+    with grpc.insecure_channel(ingest.target) as channel:
+        stub = ing_rpc.IngestServiceStub(channel)
+        deadline = time.monotonic() + 15
+        while True:  # ingest learns new enterprises from the registry's events
+            resp = stub.ReportObservations(ing.ReportObservationsRequest(
+                observations=observations), timeout=RPC_TIMEOUT_S)
+            if all(r.outcome != ing.OUTCOME_REJECTED for r in resp.results):
+                break
+            if time.monotonic() > deadline:
+                raise AssertionError("observations rejected: %r" % (resp.results,))
+            time.sleep(0.1)
+    with grpc.insecure_channel(svc.target) as channel:
+        stub = rpc.EvaluationServiceStub(channel)
+        deadline = time.monotonic() + 15
+        while True:  # the feed follows ingest's changes
+            card = stub.GetScorecard(pb.GetScorecardRequest(period="2017"),
+                                     timeout=RPC_TIMEOUT_S).scorecard
+            scorecards = 1
+            platform = [e for e in card.evaluations if e.target_id == "platform-coverage"]
+            if platform and platform[0].coverage.current_reporters >= 2:
+                break
+            if time.monotonic() > deadline:
+                raise AssertionError("the observations never reached the scorecard")
+            time.sleep(0.1)
+        for _ in range(2):  # the second from the cache
+            stub.Evaluate(pb.EvaluateRequest(target_id="platform-coverage", period="2016"),
+                          timeout=RPC_TIMEOUT_S)
+        stub.Breakdown(pb.BreakdownRequest(target_id="platform-coverage", period="2017",
+                                           dimension=pb.BREAKDOWN_DIMENSION_PROVINCE),
+                       timeout=RPC_TIMEOUT_S)
+        try:
+            stub.Evaluate(pb.EvaluateRequest(target_id="platform-coverage", period="2017-Q1"),
+                          timeout=RPC_TIMEOUT_S)
+            raise AssertionError("an Evaluate of the wrong granularity succeeded")
+        except grpc.RpcError as e:
+            if e.code() != grpc.StatusCode.INVALID_ARGUMENT:
+                raise
+    # The target gauges are refreshed in the background (--gauge_interval_s=1 here).
+    deadline = time.monotonic() + 20
+    while True:
+        _, _, body = http_get(svc.metrics_url)
+        if 'iplus_target_status{province="all",target="platform-coverage"} 1' in body:
+            break
+        if time.monotonic() > deadline:
+            raise AssertionError("no iplus_target_status of platform-coverage on /metrics")
+        time.sleep(0.2)
+    return [
+        ((service, "GetScorecard", "OK"), scorecards),
+        ((service, "Evaluate", "OK"), 2),
+        ((service, "Evaluate", "InvalidArgument"), 1),
+        ((service, "Breakdown", "OK"), 1),
+    ]
+
+
 SERVICES = {
     "registry": {
         "protos": ["iplus/common/v1/common.proto", "iplus/registry/v1/registry.proto"],
@@ -189,6 +278,39 @@ SERVICES = {
             ('grpc_server_handled_total{job="ingest",grpc_method="ReportObservations",'
              'grpc_code="OK"}', 1),
             ('iplus_ingest_observations_total{job="ingest",outcome="accepted"}', 1),
+        ],
+    },
+    "evaluation": {
+        "protos": ["iplus/common/v1/common.proto", "iplus/registry/v1/registry.proto",
+                   "iplus/ingest/v1/ingest.proto", "iplus/evaluation/v1/evaluation.proto"],
+        "links": {"registry_target": "registry", "ingest_target": "ingest"},
+        # Accepted by the binary whether or not it has the flag yet (unknown IPLUS_
+        # variables are ignored).
+        "env": {"IPLUS_ALLOW_UNAUTHENTICATED": "true"},
+        "exercise": exercise_evaluation,
+        "series": [
+            # 2015: one of two key manufacturers, 2017: both -> achieved, coverage 1.
+            ("iplus_target_status", {"target": "platform-coverage", "province": "all"}, 1, 1),
+            ("iplus_target_coverage_ratio", {"target": "platform-coverage", "province": "all"},
+             1, 1),
+            ("iplus_target_progress_ratio", {"target": "platform-coverage", "province": "all"},
+             None, None),
+            ("iplus_target_status", {"target": "platform-coverage", "province": "440000"},
+             None, None),
+            ("iplus_evaluation_cache_requests_total", {"kind": "evaluate", "result": "hit"}, 1,
+             None),
+            ("iplus_evaluation_computed_total", {"kind": "evaluate"}, 1, None),
+            ("iplus_evaluation_feed_ready", {}, 1, 1),
+            ("iplus_evaluation_feed_lag_seconds", {"source": "ingest"}, None, None),
+            ("iplus_evaluation_watch_streams_active", {}, 0, 0),
+        ],
+        "prometheus": [
+            ('grpc_server_handled_total{job="evaluation",grpc_method="Evaluate",'
+             'grpc_code="OK"}', 1),
+            ('iplus_target_status{job="evaluation",target="platform-coverage",'
+             'province="all"}', 1),
+            ('iplus_target_coverage_ratio{job="evaluation",target="platform-coverage"}', 0),
+            ('iplus_target_progress_ratio{job="evaluation",target="platform-coverage"}', 0),
         ],
     },
 }
@@ -439,7 +561,8 @@ def main():
             links = {flag: other
                      for flag, other in SERVICES.get(name, {}).get("links", {}).items()
                      if other in names and flag not in given}
-            services.append(harness.Service(name, binary, flags, links=links))
+            services.append(harness.Service(name, binary, flags, links=links,
+                                            env=SERVICES.get(name, {}).get("env")))
         stack = harness.Stack(tmp, args.redis_server, services)
         try:
             try:

@@ -52,11 +52,13 @@ TEST(IngestFlowControlTest, AWriterThatNeverReadsIsHeldBack) {
   registry::AppConfig rc;
   rc.redis.port = redis.port();
   rc.server.metrics_address = "";
+  rc.server.auth.allow_unauthenticated = true;
   registry::App registry(rc);
   ASSERT_THAT(registry.Start(), IsOk());
   AppConfig ic;
   ic.redis.port = redis.port();
   ic.server.metrics_address = "";
+  ic.server.auth.allow_unauthenticated = true;
   ic.registry_target = absl::StrCat("127.0.0.1:", registry.grpc_port());
   App ingest(ic);
   ASSERT_THAT(ingest.Start(), IsOk());

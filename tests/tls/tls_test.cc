@@ -1,6 +1,7 @@
 // Transport security of the services: TLS and mutual TLS on the gRPC port, rotation of
 // the certificate files without a restart, ingestion calling the registry over mutual
-// TLS, and the binary's refusal to start with neither TLS files nor --plaintext. The
+// TLS (and with its service token as call credentials to a registry that requires
+// tokens), and the binary's refusal to start with neither TLS files nor --plaintext. The
 // certificates (two unrelated CAs, server and client certificates) are made with the
 // openssl CLI into a temporary directory.
 
@@ -16,6 +17,8 @@
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
+#include "common/auth/auth.h"
+#include "common/grpc/service_channel.h"
 #include "common/grpc/tls.h"
 #include "common/testing/redis_server.h"
 #include "common/testing/status_matchers.h"
@@ -75,6 +78,12 @@ std::shared_ptr<grpc::ChannelCredentials> Client(const std::string& ca,
   files.key_file = key;
   files.refresh_interval = kRefresh;
   return ChannelCredentialsFor(files);
+}
+
+AuthOptions Unauthenticated() {
+  AuthOptions auth;
+  auth.allow_unauthenticated = true;
+  return auth;
 }
 
 class TlsTest : public ::testing::Test {
@@ -146,7 +155,9 @@ class TlsTest : public ::testing::Test {
     return files;
   }
 
-  std::unique_ptr<registry::App> StartRegistry(const TlsFiles& files) {
+  // Authentication is off unless `auth` says otherwise (it has its own tests, tests/auth).
+  std::unique_ptr<registry::App> StartRegistry(const TlsFiles& files,
+                                               AuthOptions auth = Unauthenticated()) {
     IPLUS_EXPECT_OK(ValidateTlsFiles(files));
     registry::AppConfig config;
     config.server.service_name = "registry";
@@ -154,6 +165,7 @@ class TlsTest : public ::testing::Test {
     config.server.metrics_address = "";
     config.server.drain_timeout = absl::Seconds(1);
     config.server.credentials = ServerCredentialsFor(files);
+    config.server.auth = auth;
     config.redis.host = "127.0.0.1";
     config.redis.port = redis_.port();
     auto app = std::make_unique<registry::App>(config);
@@ -242,6 +254,7 @@ TEST_F(TlsTest, IngestCallsTheRegistryOverMutualTls) {
   config.server.metrics_address = "";
   config.server.drain_timeout = absl::Seconds(1);
   config.server.credentials = ServerCredentialsFor(files);
+  config.server.auth.allow_unauthenticated = true;
   config.redis.host = "127.0.0.1";
   config.redis.port = redis_.port();
   config.registry_target = absl::StrCat("127.0.0.1:", registry->grpc_port());
@@ -258,6 +271,82 @@ TEST_F(TlsTest, IngestCallsTheRegistryOverMutualTls) {
   while (absl::Now() < deadline) {
     response.Clear();
     status = Report(*stub, {Number("tls-1", CodeN(1), "energy_utilization_rate", "2020", 70)},
+                    &response);
+    if (status.ok() && response.results_size() == 1 &&
+        response.results(0).outcome() == v1::OUTCOME_ACCEPTED) {
+      break;
+    }
+    absl::SleepFor(absl::Milliseconds(100));
+  }
+  ASSERT_THAT(status, GrpcIs(grpc::StatusCode::OK));
+  ASSERT_EQ(response.results_size(), 1);
+  EXPECT_THAT(response.results(0), ItemIs(v1::OUTCOME_ACCEPTED, 1));
+  ingest.Shutdown();
+  registry->Shutdown();
+}
+
+// Over TLS the service token travels as call credentials: a registry that requires
+// tokens answers ingestion's directory calls, and reports are accepted.
+TEST_F(TlsTest, IngestSendsItsServiceTokenAsCallCredentials) {
+  const std::string admin_token = "tls-admin-token-0c1f";
+  const std::string service_token = "tls-service-token-9a2e";
+  const std::string tokens = Path("tls-tokens");
+  WriteFile(tokens, absl::StrCat(auth::Sha256Hex(admin_token), " ops admin *\n",
+                                 auth::Sha256Hex(service_token), " ingest service *\n"));
+  const std::string token_file = Path("tls-service-token");
+  WriteFile(token_file, service_token + "\n");
+  AuthOptions auth;
+  auth.token_file = tokens;
+  TlsFiles files = ServerFiles(/*require_client_cert=*/false, "tokens");
+  auto registry = StartRegistry(files, auth);
+  auto client = Client(Path("ca1.crt"));
+  grpc::ChannelArguments args;
+  args.SetInt(GRPC_ARG_USE_LOCAL_SUBCHANNEL_POOL, 1);
+  auto registry_stub = rv1::RegistryService::NewStub(
+      grpc::CreateCustomChannel(absl::StrCat("127.0.0.1:", registry->grpc_port()), client, args));
+  rv1::CreateEnterpriseRequest create;
+  *create.mutable_enterprise() = registry::e2e::Manufacturer(7);
+  rv1::CreateEnterpriseResponse created;
+  {
+    grpc::ClientContext ctx;
+    ASSERT_THAT(registry_stub->CreateEnterprise(&ctx, create, &created),
+                GrpcIs(grpc::StatusCode::UNAUTHENTICATED));
+  }
+  {
+    grpc::ClientContext ctx;
+    ctx.AddMetadata("authorization", "Bearer " + admin_token);
+    ASSERT_THAT(registry_stub->CreateEnterprise(&ctx, create, &created),
+                GrpcIs(grpc::StatusCode::OK));
+  }
+
+  auto token = ServiceToken::Load(token_file);
+  IPLUS_ASSERT_OK(token.status());
+  AppConfig config;
+  config.server.service_name = "ingest";
+  config.server.grpc_address = "127.0.0.1:0";
+  config.server.metrics_address = "";
+  config.server.drain_timeout = absl::Seconds(1);
+  config.server.credentials = ServerCredentialsFor(files);
+  config.server.auth.allow_unauthenticated = true;
+  config.redis.host = "127.0.0.1";
+  config.redis.port = redis_.port();
+  config.registry_target = absl::StrCat("127.0.0.1:", registry->grpc_port());
+  TlsFiles to_registry;
+  to_registry.ca_file = Path("ca1.crt");
+  to_registry.refresh_interval = kRefresh;
+  config.registry_tls = to_registry;
+  config.registry_token = *token;
+  config.directory.poll_interval = absl::Milliseconds(100);
+  App ingest(config);
+  IPLUS_ASSERT_OK(ingest.Start());
+  auto stub = v1::IngestService::NewStub(
+      grpc::CreateCustomChannel(absl::StrCat("127.0.0.1:", ingest.grpc_port()), client, args));
+  v1::ReportObservationsResponse response;
+  grpc::Status status;
+  const absl::Time deadline = absl::Now() + absl::Seconds(20);
+  while (absl::Now() < deadline) {
+    response.Clear();
+    status = Report(*stub, {Number("tls-tok-1", CodeN(7), "energy_utilization_rate", "2020", 70)},
                     &response);
     if (status.ok() && response.results_size() == 1 &&
         response.results(0).outcome() == v1::OUTCOME_ACCEPTED) {

@@ -132,12 +132,14 @@ Service. Call with (dict "root" $ "name" "registry" "from" "ingest"). */}}
 {{- end }}
 {{- end }}
 
-{{/* Contents of targets.yaml. */}}
+{{/* Contents of targets.json: the values' targets, else the plan's (files/targets.json). */}}
 {{- define "iplus.targetsFile" -}}
 {{- if kindIs "string" .Values.targets }}
 {{- .Values.targets }}
 {{- else if .Values.targets }}
-{{- toYaml .Values.targets }}
+{{- toPrettyJson .Values.targets }}
+{{- else }}
+{{- .Files.Get "files/targets.json" }}
 {{- end }}
 {{- end }}
 

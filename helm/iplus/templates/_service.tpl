@@ -38,14 +38,16 @@ grpc:
 {{- fail (printf "global.terminationGracePeriodSeconds (%d) must exceed global.drainTimeoutSeconds (%d), or Kubernetes kills pods before in-flight calls drain" $grace $drain) }}
 {{- end }}
 {{- $flags := merge (deepCopy ($svc.flags | default dict)) (deepCopy ($root.Values.global.flags | default dict)) }}
-{{- range $flag := list "grpc_address" "metrics_address" "redis_address" "redis_user" "redis_password_file" "region" "drain_timeout_s" "tls_cert_file" "tls_key_file" "tls_ca_file" "tls_require_client_cert" "plaintext" }}
+{{- range $flag := list "grpc_address" "metrics_address" "redis_address" "redis_user" "redis_password_file" "region" "drain_timeout_s" "tls_cert_file" "tls_key_file" "tls_ca_file" "tls_require_client_cert" "plaintext" "token_file" "allow_unauthenticated" "service_token_file" }}
 {{- if hasKey $flags $flag }}
-{{- fail (printf "services.%s: flag %s is set by the chart (ports, redis, region, global.drainTimeoutSeconds, tls); do not set it in flags" $name $flag) }}
+{{- fail (printf "services.%s: flag %s is set by the chart (ports, redis, region, global.drainTimeoutSeconds, tls, tokens); do not set it in flags" $name $flag) }}
 {{- end }}
 {{- end }}
 {{- $autoscaling := $svc.autoscaling | default dict }}
 {{- $pdb := $svc.pdb | default dict }}
 {{- $sec := $root.Values.podSecurity }}
+{{- $tokens := $root.Values.tokens }}
+{{- $serviceToken := and $tokens.serviceTokenSecret ($svc.needs | default list) }}
 ---
 apiVersion: apps/v1
 kind: Deployment
@@ -148,11 +150,9 @@ spec:
             - name: IPLUS_REDIS_USER
               value: {{ . | quote }}
             {{- end }}
-            - name: IPLUS_REDIS_PASSWORD
-              valueFrom:
-                secretKeyRef:
-                  name: {{ include "iplus.redis.secretName" $root }}
-                  key: {{ include "iplus.redis.secretKey" $root }}
+            # The Redis password as a file from the Secret, never in the environment.
+            - name: IPLUS_REDIS_PASSWORD_FILE
+              value: {{ printf "/etc/iplus/redis/%s" (include "iplus.redis.secretKey" $root) | quote }}
             - name: IPLUS_REGION
               value: {{ $root.Values.region | toString | quote }}
             - name: IPLUS_DRAIN_TIMEOUT_S
@@ -172,6 +172,19 @@ spec:
             # No tls.existingSecret: plaintext gRPC. Production sets the Secret.
             - name: IPLUS_PLAINTEXT
               value: "true"
+            {{- end }}
+            {{- if $tokens.existingSecret }}
+            - name: IPLUS_TOKEN_FILE
+              value: {{ printf "/etc/iplus/tokens/%s" $tokens.key | quote }}
+            {{- else }}
+            # No tokens.existingSecret: every caller is an anonymous admin. Production sets
+            # the Secret.
+            - name: IPLUS_ALLOW_UNAUTHENTICATED
+              value: "true"
+            {{- end }}
+            {{- if $serviceToken }}
+            - name: IPLUS_SERVICE_TOKEN_FILE
+              value: {{ printf "/etc/iplus/service-token/%s" $tokens.serviceTokenKey | quote }}
             {{- end }}
             {{- range $need := $svc.needs | default list }}
             - name: {{ printf "IPLUS_%s_TARGET" ($need | upper) }}
@@ -207,8 +220,10 @@ spec:
           {{- end }}
           securityContext:
             {{- include "iplus.containerSecurityContext" $sec | nindent 12 }}
-          {{- if or $root.Values.tls.existingSecret $root.Values.tokens.existingSecret $svc.mountTargets }}
           volumeMounts:
+            - name: redis-auth
+              mountPath: /etc/iplus/redis
+              readOnly: true
             {{- if $root.Values.tls.existingSecret }}
             - name: tls
               mountPath: /etc/iplus/tls
@@ -219,14 +234,24 @@ spec:
               mountPath: /etc/iplus/tokens
               readOnly: true
             {{- end }}
+            {{- if $serviceToken }}
+            - name: service-token
+              mountPath: /etc/iplus/service-token
+              readOnly: true
+            {{- end }}
             {{- if $svc.mountTargets }}
             - name: targets
               mountPath: /etc/iplus/targets
               readOnly: true
             {{- end }}
-          {{- end }}
-      {{- if or $root.Values.tls.existingSecret $root.Values.tokens.existingSecret $svc.mountTargets }}
       volumes:
+        - name: redis-auth
+          secret:
+            secretName: {{ include "iplus.redis.secretName" $root }}
+            defaultMode: 0440
+            items:
+              - key: {{ include "iplus.redis.secretKey" $root }}
+                path: {{ include "iplus.redis.secretKey" $root }}
         {{- with $root.Values.tls.existingSecret }}
         - name: tls
           secret:
@@ -239,12 +264,20 @@ spec:
             secretName: {{ . }}
             defaultMode: 0440
         {{- end }}
+        {{- if $serviceToken }}
+        - name: service-token
+          secret:
+            secretName: {{ $tokens.serviceTokenSecret }}
+            defaultMode: 0440
+            items:
+              - key: {{ $tokens.serviceTokenKey }}
+                path: {{ $tokens.serviceTokenKey }}
+        {{- end }}
         {{- if $svc.mountTargets }}
         - name: targets
           configMap:
             name: {{ include "iplus.fullname" $root }}-targets
         {{- end }}
-      {{- end }}
 ---
 # Headless: clients resolve every ready pod (dns:///<name>.<namespace>.svc.<domain>:<port>)
 # and balance with round_robin.

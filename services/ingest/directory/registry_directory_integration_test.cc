@@ -105,6 +105,7 @@ class RegistryDirectoryIntegrationTest : public ::testing::Test {
     config.server.grpc_address = absl::StrCat("127.0.0.1:", registry_port_);
     config.server.metrics_address = "";
     config.server.drain_timeout = absl::Milliseconds(200);
+    config.server.auth.allow_unauthenticated = true;
     config.redis.port = registry_redis_->port();
     config.store.max_events = max_events;
     registry_ = std::make_unique<registry::App>(config);

@@ -313,7 +313,8 @@ struct Ingest::Prepared {
 };
 
 absl::StatusOr<std::vector<ItemResult>> Ingest::Report(const std::string& reporter,
-                                                       const std::vector<ObservationInput>& items) {
+                                                       const std::vector<ObservationInput>& items,
+                                                       ReportPolicy* call_policy) {
   if (items.empty()) return InvalidField("observations", "must hold at least one observation");
   if (static_cast<int>(items.size()) > config_.max_batch) {
     return InvalidField("observations", absl::StrCat("at most ", config_.max_batch,
@@ -455,6 +456,16 @@ absl::StatusOr<std::vector<ItemResult>> Ingest::Report(const std::string& report
             /*retryable=*/true);
         continue;
       }
+      // Authorization first, so that a refusal says nothing about the enterprise: an
+      // unknown code is judged by the region embedded in it.
+      EnterpriseInfo judged = *info;
+      if (!judged.known) judged.region = refdata::RegionOfCreditCode(p.input->enterprise_code);
+      if ((policy_ != nullptr && !policy_->MayReport(reporter, judged)) ||
+          (call_policy != nullptr && !call_policy->MayReport(reporter, judged))) {
+        results[p.index] = Reject(p.index, RejectReason::kNotAuthorized, "enterprise_code",
+                                  "the caller may not report for this enterprise");
+        continue;
+      }
       if (!info->known) {
         results[p.index] =
             Reject(p.index, RejectReason::kUnknownEnterprise, "enterprise_code",
@@ -465,11 +476,6 @@ absl::StatusOr<std::vector<ItemResult>> Ingest::Report(const std::string& report
         results[p.index] =
             Reject(p.index, RejectReason::kArchivedEnterprise, "enterprise_code",
                    absl::StrCat("enterprise ", p.input->enterprise_code, " is archived"));
-        continue;
-      }
-      if (policy_ != nullptr && !policy_->MayReport(reporter, *info)) {
-        results[p.index] = Reject(p.index, RejectReason::kNotAuthorized, "enterprise_code",
-                                  "the caller may not report for this enterprise");
         continue;
       }
       p.division = info->division;

@@ -47,8 +47,11 @@ struct IngestConfig {
   bool seed_peers = false;
 };
 
-// Whether a reporter may report for an enterprise. The default allows everything;
-// region scoping of partners plugs in here.
+// Whether a reporter may report for an enterprise; the caller's regions plug in here.
+// It is asked before the enterprise's existence and state are looked at, so that a
+// refusal says nothing about them: for a code the registry does not know,
+// `enterprise.known` is false and `enterprise.region` is the region embedded in the
+// credit code.
 class ReportPolicy {
  public:
   virtual ~ReportPolicy() = default;
@@ -111,8 +114,13 @@ class Ingest {
   // batch is empty or larger than max_batch; UNAVAILABLE when the store is unreachable
   // (nothing of the batch was stored then, except items already applied before the
   // outage, which a resend reports as DUPLICATE).
+  //
+  // `call_policy`, when not null, is asked too (besides the core's own policy): the
+  // adapter passes the caller's regions with it. An item it refuses is rejected
+  // NOT_AUTHORIZED.
   absl::StatusOr<std::vector<ItemResult>> Report(const std::string& reporter,
-                                                 const std::vector<ObservationInput>& items);
+                                                 const std::vector<ObservationInput>& items,
+                                                 ReportPolicy* call_policy = nullptr);
 
   absl::StatusOr<std::vector<StoredObservation>> GetSeries(const std::string& code,
                                                            const std::string& indicator,

@@ -230,6 +230,35 @@ TEST_F(IngestTest, PolicyHookDeniesReportsOutsideTheReportersRegions) {
             Outcome::kAccepted);
 }
 
+// The per-call policy is asked before existence and state, so that a refusal reveals
+// neither; an unknown code is judged by the region embedded in it.
+TEST_F(IngestTest, CallPolicyRefusesBeforeExistenceIsRevealed) {
+  class Only11 : public ReportPolicy {
+   public:
+    bool MayReport(const std::string&, const EnterpriseInfo& e) override {
+      return e.region.rfind("11", 0) == 0;
+    }
+  } only_11;
+  std::string unknown_44 = CodeN(777);  // region 440100 embedded, not in the directory
+  std::string unknown_11 = refdata::CompleteCreditCode("9111000000000777");
+  auto r = ingest_.Report("partner-11",
+                          {Number("c1", CodeN(1), "inventory_turnover", "2018", 5),
+                           Number("c2", unknown_44, "inventory_turnover", "2018", 5),
+                           Number("c3", CodeN(900), "inventory_turnover", "2018", 5),
+                           Number("c4", unknown_11, "inventory_turnover", "2018", 5)},
+                          &only_11);
+  ASSERT_THAT(r, IsOk());
+  ASSERT_THAT(*r, SizeIs(4));
+  EXPECT_EQ((*r)[0].reason, RejectReason::kNotAuthorized);
+  EXPECT_EQ((*r)[1].reason, RejectReason::kNotAuthorized);  // not UNKNOWN_ENTERPRISE
+  EXPECT_EQ((*r)[2].reason, RejectReason::kNotAuthorized);  // not ARCHIVED_ENTERPRISE
+  EXPECT_EQ((*r)[3].reason, RejectReason::kUnknownEnterprise);
+  EXPECT_EQ((*r)[0].field, "enterprise_code");
+  // The core's own policy applies too.
+  EXPECT_EQ(One(Number("c5", CodeN(2), "inventory_turnover", "2018", 5), "partner-11").reason,
+            RejectReason::kNotAuthorized);
+}
+
 TEST_F(IngestTest, AcceptDuplicateReviseWithHistory) {
   ItemResult a = One(Number("r1", CodeN(1), "inventory_turnover", "2018", 5));
   EXPECT_EQ(a.outcome, Outcome::kAccepted);

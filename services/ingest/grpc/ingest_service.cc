@@ -2,9 +2,12 @@
 
 #include <utility>
 
+#include "common/auth/scope.h"
+#include "common/grpc/auth_gate.h"
 #include "common/grpc/replayable.h"
 #include "common/grpc/status.h"
 #include "common/log/log.h"
+#include "common/refdata/credit_code.h"
 #include "common/status/status.h"
 #include "services/ingest/convert/convert.h"
 
@@ -13,13 +16,27 @@ namespace {
 
 metrics::Histogram::BucketBoundaries BatchBuckets() { return {1, 10, 100, 500, 1000, 2000, 5000}; }
 
+// The caller's regions as the core's per-call report policy.
+class CallerRegions : public ReportPolicy {
+ public:
+  explicit CallerRegions(const auth::Principal& p) : p_(p) {}
+  bool MayReport(const std::string&, const EnterpriseInfo& enterprise) override {
+    return p_.all_regions || (!enterprise.region.empty() && p_.MayTouchRegion(enterprise.region));
+  }
+
+ private:
+  const auth::Principal& p_;
+};
+
 }  // namespace
 
 IngestServiceImpl::IngestServiceImpl(Ingest* ingest, redis::ReplayCache* replay,
-                                     metrics::Registry& metrics, PrincipalFn principal)
+                                     metrics::Registry& metrics, EnterpriseDirectory* directory,
+                                     std::string instance_region)
     : ingest_(ingest),
       replay_(replay),
-      principal_(std::move(principal)),
+      directory_(directory),
+      instance_region_(std::move(instance_region)),
       observations_(metrics::BuildCounter()
                         .Name("iplus_ingest_observations_total")
                         .Help("Reported observations by outcome and reject reason.")
@@ -40,18 +57,25 @@ IngestServiceImpl::IngestServiceImpl(Ingest* ingest, redis::ReplayCache* replay,
                          .Register(metrics)
                          .Add({})) {}
 
-std::string IngestServiceImpl::Principal(const grpc::ServerContext& ctx) const {
-  return principal_ ? principal_(ctx) : "anonymous";
+absl::Status IngestServiceImpl::CheckCode(const auth::Principal& p, const std::string& code) {
+  if (!auth::RegionLimited(p)) return absl::OkStatus();
+  // A malformed code is the core's to report (INVALID_ARGUMENT naming the field).
+  if (!refdata::ValidateCreditCode(code).ok()) return absl::OkStatus();
+  auto info = directory_->Lookup({code});
+  if (info.size() != 1) return absl::InternalError("directory returned no answer");
+  if (!info[0].ok()) return info[0].status();
+  return auth::CheckEnterprise(p, code, info[0]->known ? &info[0]->region : nullptr);
 }
 
 absl::StatusOr<std::vector<ItemResult>> IngestServiceImpl::ReportBatch(
-    const grpc::ServerContext& ctx,
+    const auth::Principal& caller,
     const google::protobuf::RepeatedPtrField<v1::Observation>& observations) {
   std::vector<ObservationInput> items;
   items.reserve(observations.size());
   for (const auto& o : observations) items.push_back(FromProto(o));
   batch_sizes_.Observe(static_cast<double>(items.size()));
-  auto results = ingest_->Report(Principal(ctx), items);
+  CallerRegions regions(caller);
+  auto results = ingest_->Report(caller.name, items, &regions);
   if (!results.ok()) return results.status();
   // Count per (outcome, reason) locally, then touch each series once.
   std::map<std::pair<int, int>, double> counts;
@@ -126,7 +150,7 @@ grpc::Status IngestServiceImpl::ReportObservations(grpc::ServerContext* ctx,
                                                    v1::ReportObservationsResponse* resp) {
   return Replayable(replay_, "ReportObservations", req->request_id(), *req, resp,
                     [&]() -> absl::Status {
-                      auto results = ReportBatch(*ctx, req->observations());
+                      auto results = ReportBatch(CurrentPrincipal(ctx), req->observations());
                       if (!results.ok()) return results.status();
                       for (const auto& r : *results) ToProto(r, resp->add_results());
                       return absl::OkStatus();
@@ -145,7 +169,7 @@ grpc::Status IngestServiceImpl::StreamObservations(
   while (stream->Read(&req)) {
     v1::StreamObservationsResponse ack;
     ack.set_batch_id(req.batch_id());
-    auto results = ReportBatch(*ctx, req.observations());
+    auto results = ReportBatch(CurrentPrincipal(ctx), req.observations());
     *ack.mutable_status() = ToRpcStatus(results.status());
     if (results.ok()) {
       for (const auto& r : *results) ToProto(r, ack.add_results());
@@ -157,8 +181,11 @@ grpc::Status IngestServiceImpl::StreamObservations(
   return grpc::Status::OK;
 }
 
-grpc::Status IngestServiceImpl::GetSeries(grpc::ServerContext*, const v1::GetSeriesRequest* req,
+grpc::Status IngestServiceImpl::GetSeries(grpc::ServerContext* ctx, const v1::GetSeriesRequest* req,
                                           v1::GetSeriesResponse* resp) {
+  if (absl::Status s = CheckCode(CurrentPrincipal(ctx), req->enterprise_code()); !s.ok()) {
+    return ToGrpcStatus(s);
+  }
   auto series = ingest_->GetSeries(req->enterprise_code(), req->indicator(), req->periods().start(),
                                    req->periods().end());
   if (!series.ok()) return ToGrpcStatus(series.status());
@@ -168,9 +195,12 @@ grpc::Status IngestServiceImpl::GetSeries(grpc::ServerContext*, const v1::GetSer
   return grpc::Status::OK;
 }
 
-grpc::Status IngestServiceImpl::GetObservationHistory(grpc::ServerContext*,
+grpc::Status IngestServiceImpl::GetObservationHistory(grpc::ServerContext* ctx,
                                                       const v1::GetObservationHistoryRequest* req,
                                                       v1::GetObservationHistoryResponse* resp) {
+  if (absl::Status s = CheckCode(CurrentPrincipal(ctx), req->enterprise_code()); !s.ok()) {
+    return ToGrpcStatus(s);
+  }
   auto history = ingest_->GetHistory(req->enterprise_code(), req->indicator(), req->period());
   if (!history.ok()) return ToGrpcStatus(history.status());
   auto indicator = ingest_->GetIndicator(req->indicator());
@@ -191,6 +221,10 @@ grpc::Status IngestServiceImpl::GetObservationHistory(grpc::ServerContext*,
 grpc::Status IngestServiceImpl::ScanIndicator(
     grpc::ServerContext* ctx, const v1::ScanIndicatorRequest* req,
     grpc::ServerWriter<v1::ScanIndicatorResponse>* writer) {
+  if (absl::Status s = auth::CheckCoversInstance(CurrentPrincipal(ctx), instance_region_);
+      !s.ok()) {
+    return ToGrpcStatus(s);
+  }
   bool client_gone = false;
   absl::Status s =
       ingest_->Scan(req->indicator(), req->period(), req->batch_size(),
@@ -217,8 +251,13 @@ grpc::Status IngestServiceImpl::ScanIndicator(
   return ToGrpcStatus(s);
 }
 
-grpc::Status IngestServiceImpl::GetCoverage(grpc::ServerContext*, const v1::GetCoverageRequest* req,
+grpc::Status IngestServiceImpl::GetCoverage(grpc::ServerContext* ctx,
+                                            const v1::GetCoverageRequest* req,
                                             v1::GetCoverageResponse* resp) {
+  if (absl::Status s = auth::CheckCoversInstance(CurrentPrincipal(ctx), instance_region_);
+      !s.ok()) {
+    return ToGrpcStatus(s);
+  }
   auto coverage =
       ingest_->GetCoverage(req->indicator(), req->periods().start(), req->periods().end());
   if (!coverage.ok()) return ToGrpcStatus(coverage.status());
@@ -247,8 +286,13 @@ grpc::Status IngestServiceImpl::GetDataVersions(grpc::ServerContext*,
   return grpc::Status::OK;
 }
 
-grpc::Status IngestServiceImpl::ListChanges(grpc::ServerContext*, const v1::ListChangesRequest* req,
+grpc::Status IngestServiceImpl::ListChanges(grpc::ServerContext* ctx,
+                                            const v1::ListChangesRequest* req,
                                             v1::ListChangesResponse* resp) {
+  if (absl::Status s = auth::CheckCoversInstance(CurrentPrincipal(ctx), instance_region_);
+      !s.ok()) {
+    return ToGrpcStatus(s);
+  }
   auto page = ingest_->ListChanges(req->after_version(), req->page_size());
   if (!page.ok()) return ToGrpcStatus(page.status());
   for (const auto& c : page->changes) {

@@ -1,10 +1,17 @@
 #pragma once
 
-// The ingestion service's gRPC adapter.
+// The ingestion service's gRPC adapter. The server bootstrap has authenticated the caller
+// and checked its role before a handler runs; the handlers narrow the call to the
+// caller's regions (common/auth/scope.h): observations for an enterprise outside them
+// are rejected NOT_AUTHORIZED item by item, series and histories of such an enterprise
+// are PERMISSION_DENIED, and the calls that read the whole instance (scans, coverage,
+// the change stream) need regions that cover the instance's. The caller's principal
+// name is the reporter of what it reports.
 
 #include <functional>
 #include <string>
 
+#include "common/auth/auth.h"
 #include "common/metrics/counter.h"
 #include "common/metrics/family.h"
 #include "common/metrics/gauge.h"
@@ -12,19 +19,17 @@
 #include "common/metrics/registry.h"
 #include "common/replay/replay_cache.h"
 #include "iplus/ingest/v1/ingest.grpc.pb.h"
+#include "services/ingest/domain/directory.h"
 #include "services/ingest/domain/ingest.h"
 
 namespace iplus::ingest {
 
-// Who is calling: the principal that becomes an observation's reporter.
-using PrincipalFn = std::function<std::string(const grpc::ServerContext&)>;
-
 class IngestServiceImpl final : public v1::IngestService::Service {
  public:
-  // `ingest` and `metrics` must outlive the service; `replay` may be null. `principal`
-  // defaults to "anonymous" until callers are authenticated.
+  // `ingest`, `directory` and `metrics` must outlive the service; `replay` may be null.
+  // `instance_region` is the instance's region prefix ("" national).
   IngestServiceImpl(Ingest* ingest, redis::ReplayCache* replay, metrics::Registry& metrics,
-                    PrincipalFn principal = nullptr);
+                    EnterpriseDirectory* directory, std::string instance_region);
 
   grpc::Status ListIndicators(grpc::ServerContext*, const v1::ListIndicatorsRequest*,
                               v1::ListIndicatorsResponse*) override;
@@ -56,13 +61,16 @@ class IngestServiceImpl final : public v1::IngestService::Service {
  private:
   // Runs one batch through the core and records the per-item outcomes in /metrics.
   absl::StatusOr<std::vector<ItemResult>> ReportBatch(
-      const grpc::ServerContext& ctx,
+      const auth::Principal& caller,
       const google::protobuf::RepeatedPtrField<v1::Observation>& observations);
-  std::string Principal(const grpc::ServerContext& ctx) const;
+  // PERMISSION_DENIED unless the caller may read enterprise `code`; UNAVAILABLE when the
+  // registry cannot be asked about a code it has not cached.
+  absl::Status CheckCode(const auth::Principal& p, const std::string& code);
 
   Ingest* ingest_;
   redis::ReplayCache* replay_;
-  PrincipalFn principal_;
+  EnterpriseDirectory* directory_;
+  const std::string instance_region_;
   metrics::Family<metrics::Counter>& observations_;
   metrics::Histogram& batch_sizes_;
   metrics::Gauge& streams_active_;

@@ -226,7 +226,7 @@ absl::StatusOr<CreateResult> Registry::Create(const std::string& code,
 }
 
 absl::StatusOr<std::vector<absl::StatusOr<CreateResult>>> Registry::BatchCreate(
-    const std::vector<std::pair<std::string, EnterpriseContent>>& items) {
+    const std::vector<std::pair<std::string, EnterpriseContent>>& items, const ItemCheck& admit) {
   if (items.empty()) return InvalidField("requests", "must hold at least one item");
   if (static_cast<int>(items.size()) > config_.max_batch) {
     return InvalidField("requests",
@@ -248,6 +248,12 @@ absl::StatusOr<std::vector<absl::StatusOr<CreateResult>>> Registry::BatchCreate(
     if (!v.empty()) {
       out[i] = InvalidFields(v);
       continue;
+    }
+    if (admit) {
+      if (absl::Status s = admit(code, content); !s.ok()) {
+        out[i] = s;
+        continue;
+      }
     }
     // A code repeated within one batch is resolved against its first occurrence below.
     if (first_of_code.count(code) != 0) continue;

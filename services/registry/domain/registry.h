@@ -66,10 +66,16 @@ class Registry {
   // Field names in errors are relative to the request: "enterprise.code", ...
   absl::StatusOr<CreateResult> Create(const std::string& code, const EnterpriseContent& content);
 
+  // Asked about each valid item of a batch before it is stored; an item refused gets the
+  // returned status as its result (the adapter checks the caller's regions with it).
+  using ItemCheck =
+      std::function<absl::Status(const std::string& code, const EnterpriseContent& content)>;
+
   // One status-or-result per item; INVALID_ARGUMENT for the whole call when the batch is
   // empty or too large. Item errors name fields as "requests[i].enterprise.x".
   absl::StatusOr<std::vector<absl::StatusOr<CreateResult>>> BatchCreate(
-      const std::vector<std::pair<std::string, EnterpriseContent>>& items);
+      const std::vector<std::pair<std::string, EnterpriseContent>>& items,
+      const ItemCheck& admit = nullptr);
 
   absl::StatusOr<Enterprise> Get(const std::string& code);
   absl::StatusOr<BatchGetResult> BatchGet(const std::vector<std::string>& codes);

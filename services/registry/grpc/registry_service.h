@@ -1,8 +1,16 @@
 #pragma once
 
 // The registry's gRPC adapter: each handler checks the request's shape, converts it to
-// domain types, calls the core and converts the result and status back.
+// domain types, calls the core and converts the result and status back. The server
+// bootstrap has authenticated the caller and checked its role before a handler runs; the
+// handlers narrow the call to the caller's regions (common/auth/scope.h): enterprises
+// by their registered region (for an unknown code, the region in the code), scopes by
+// their region prefix.
 
+#include <string>
+#include <vector>
+
+#include "common/auth/auth.h"
 #include "common/replay/replay_cache.h"
 #include "iplus/registry/v1/registry.grpc.pb.h"
 #include "services/registry/domain/registry.h"
@@ -12,6 +20,7 @@ namespace iplus::registry {
 class RegistryServiceImpl final : public v1::RegistryService::Service {
  public:
   // `registry` must outlive the service; `replay` may be null (no request-id replay).
+  // The instance's region is the registry's configured region prefix.
   RegistryServiceImpl(Registry* registry, redis::ReplayCache* replay);
 
   grpc::Status CreateEnterprise(grpc::ServerContext* ctx, const v1::CreateEnterpriseRequest* req,
@@ -45,6 +54,12 @@ class RegistryServiceImpl final : public v1::RegistryService::Service {
                           v1::ListEventsResponse* resp) override;
 
  private:
+  // PERMISSION_DENIED unless the caller may touch enterprise `code` (its stored region,
+  // or for an unknown code the region in the code). UNAVAILABLE when Redis is.
+  absl::Status CheckCode(const auth::Principal& p, const std::string& code);
+  // The query with its region prefix narrowed to the caller's regions.
+  absl::StatusOr<Query> Scoped(const auth::Principal& p, Query query);
+
   Registry* registry_;
   redis::ReplayCache* replay_;
 };
