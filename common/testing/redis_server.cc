@@ -108,6 +108,22 @@ absl::Status RedisServer::StartOn(int port) {
       "no"};
   if (options_.aof) {
     args.insert(args.end(), {"--appendfsync", options_.appendfsync});
+    // redis-server 7.0 cuts a truncated append-only file after the last whole command,
+    // even inside an unfinished MULTI, so the next restart replays the lost transaction
+    // into the writes that followed. Refuse truncated files and repair them the way
+    // redis-check-aof does (back to before the MULTI) before every start instead.
+    args.insert(args.end(), {"--aof-load-truncated", "no"});
+    const std::string manifest = dir_ + "/appendonlydir/appendonly.aof.manifest";
+    if (std::filesystem::exists(manifest)) {
+      const std::string check = FindBinary("redis-check-aof");
+      if (check.empty()) return absl::FailedPreconditionError("redis-check-aof not found in PATH");
+      const std::string command = absl::StrCat("echo y | '", check, "' --fix '", manifest, "' >> '",
+                                               dir_, "/redis-check-aof.log' 2>&1");
+      if (std::system(command.c_str()) != 0) {
+        return absl::InternalError(
+            absl::StrCat("redis-check-aof --fix failed; see ", dir_, "/redis-check-aof.log"));
+      }
+    }
   }
   if (!options_.password.empty()) {
     args.insert(args.end(), {"--requirepass", options_.password});

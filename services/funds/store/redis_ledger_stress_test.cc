@@ -179,9 +179,7 @@ TEST(RedisLedgerStressTest, HotAccountsUnderConcurrency) {
 }
 
 #else
-// Built alone as funds_store_crash_test (label known_defect): it fails about one run in
-// fifteen under load with a transfer journalled twice after a kill -9, a defect of the
-// ledger not yet found (docs/funds.md, "Known defect").
+// Built alone as funds_store_crash_test.
 TEST(RedisLedgerStressTest, KillNineDuringLoadLosesNoAcknowledgedTransfer) {
   test::RedisServer::Options so;
   so.aof = true;
