@@ -1,8 +1,9 @@
 #pragma once
 
-// Configuration helpers for service binaries. Flags are defined in each main.cc; these
-// functions only move values between the environment, files and those flags. Nothing
-// here reads a flag on its own.
+// Configuration helpers for service binaries. The flags are defined in each main.cc and,
+// for those every service shares, in common/grpc/service_flags.cc; these functions only
+// move values between the environment, files and those flags. Nothing here reads a flag
+// on its own.
 
 #include <string>
 #include <vector>

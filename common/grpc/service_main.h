@@ -2,7 +2,7 @@
 
 // What every service's main.cc does besides its own flags: environment → flags, the
 // common flag values → ServerOptions and redis::Options (with the password secret), the
-// log, and one startup line. Flags themselves are defined in each main.cc.
+// log, and one startup line. The shared flags are defined in service_flags.h.
 
 #include <string>
 #include <vector>

@@ -52,18 +52,15 @@ ing_rpc = None
 reg = None
 reg_rpc = None
 common = None
-status_pb2 = None
-error_details_pb2 = None
 duration_pb2 = None
 STACK = None
 
 
 def _import_stubs():
     global grpc, ev, ev_rpc, ing, ing_rpc, reg, reg_rpc, common
-    global status_pb2, error_details_pb2, duration_pb2
+    global duration_pb2
     import grpc as _grpc
     from google.protobuf import duration_pb2 as _duration
-    from google.rpc import error_details_pb2 as _details, status_pb2 as _status
     from iplus.common.v1 import common_pb2
     from iplus.evaluation.v1 import evaluation_pb2, evaluation_pb2_grpc
     from iplus.ingest.v1 import ingest_pb2, ingest_pb2_grpc
@@ -72,27 +69,10 @@ def _import_stubs():
     ev, ev_rpc = evaluation_pb2, evaluation_pb2_grpc
     ing, ing_rpc = ingest_pb2, ingest_pb2_grpc
     reg, reg_rpc = registry_pb2, registry_pb2_grpc
-    status_pb2, error_details_pb2 = _status, _details
 
 
-def status_details(err):
-    """The google.rpc.Status carried in an RpcError's grpc-status-details-bin trailer."""
-    for key, value in err.trailing_metadata() or ():
-        if key == "grpc-status-details-bin":
-            st = status_pb2.Status()
-            st.ParseFromString(value)
-            return st
-    return None
-
-
-def bad_request_fields(st):
-    fields = []
-    for any_msg in st.details:
-        if any_msg.Is(error_details_pb2.BadRequest.DESCRIPTOR):
-            br = error_details_pb2.BadRequest()
-            any_msg.Unpack(br)
-            fields.extend(v.field for v in br.field_violations)
-    return fields
+status_details = iplus_harness.status_details
+bad_request_fields = iplus_harness.bad_request_fields
 
 
 def find(card, target_id):
@@ -278,25 +258,7 @@ def main():
                 links={"registry_target": "registry", "ingest_target": "ingest"},
                 env={"IPLUS_ALLOW_UNAUTHENTICATED": "true"}),
         ])
-        try:
-            try:
-                STACK.start()
-            except (RuntimeError, ValueError) as e:
-                print("cannot start the stack: %s" % e, file=sys.stderr)
-                return 1
-            loader = unittest.TestLoader()
-            suite = unittest.TestSuite()
-            suite.addTests(loader.loadTestsFromTestCase(EvaluationInteropTest))
-            suite.addTests(loader.loadTestsFromTestCase(ShutdownTest))
-            result = unittest.TextTestRunner(stream=sys.stdout, verbosity=2).run(suite)
-            if not result.wasSuccessful():
-                for svc in STACK.services:
-                    if svc.process is not None:
-                        print("--- %s output (last lines) ---\n%s" % (
-                            svc.name, iplus_harness.tail(svc.process.log_path, 60)))
-            return 0 if result.wasSuccessful() else 1
-        finally:
-            STACK.stop()
+        return iplus_harness.run_suites(STACK, EvaluationInteropTest, ShutdownTest)
 
 
 if __name__ == "__main__":

@@ -56,47 +56,26 @@ rpc = None
 reg = None
 reg_rpc = None
 common = None
-status_pb2 = None
-error_details_pb2 = None
 STACK = None
 
 
 def _import_stubs():
-    global grpc, pb, rpc, reg, reg_rpc, common, status_pb2, error_details_pb2
+    global grpc, pb, rpc, reg, reg_rpc, common
     import grpc as _grpc
     from iplus.common.v1 import common_pb2
     from iplus.ingest.v1 import ingest_pb2, ingest_pb2_grpc
     from iplus.registry.v1 import registry_pb2, registry_pb2_grpc
-    from google.rpc import status_pb2 as _status, error_details_pb2 as _details
     grpc, common = _grpc, common_pb2
     pb, rpc = ingest_pb2, ingest_pb2_grpc
     reg, reg_rpc = registry_pb2, registry_pb2_grpc
-    status_pb2, error_details_pb2 = _status, _details
 
 
 def rid():
     return str(uuid.uuid4())
 
 
-def status_details(err):
-    """The google.rpc.Status carried in an RpcError's grpc-status-details-bin trailer."""
-    for key, value in err.trailing_metadata() or ():
-        if key == "grpc-status-details-bin":
-            st = status_pb2.Status()
-            st.ParseFromString(value)
-            return st
-    return None
-
-
-def bad_request_fields(st):
-    """Field names of every google.rpc.BadRequest violation in a google.rpc.Status."""
-    fields = []
-    for any_msg in st.details:
-        if any_msg.Is(error_details_pb2.BadRequest.DESCRIPTOR):
-            br = error_details_pb2.BadRequest()
-            any_msg.Unpack(br)
-            fields.extend(v.field for v in br.field_violations)
-    return fields
+status_details = iplus_harness.status_details
+bad_request_fields = iplus_harness.bad_request_fields
 
 
 def future_year():
@@ -569,25 +548,7 @@ def main():
             iplus_harness.Service("ingest", args.ingest, ["--log_level=info"],
                                   links={"registry_target": "registry"}),
         ])
-        try:
-            try:
-                STACK.start()
-            except (RuntimeError, ValueError) as e:
-                print("cannot start the stack: %s" % e, file=sys.stderr)
-                return 1
-            loader = unittest.TestLoader()
-            suite = unittest.TestSuite()
-            suite.addTests(loader.loadTestsFromTestCase(IngestInteropTest))
-            suite.addTests(loader.loadTestsFromTestCase(ShutdownTest))
-            result = unittest.TextTestRunner(stream=sys.stdout, verbosity=2).run(suite)
-            if not result.wasSuccessful():
-                for svc in STACK.services:
-                    if svc.process is not None:
-                        print("--- %s output (last lines) ---\n%s" % (
-                            svc.name, iplus_harness.tail(svc.process.log_path, 60)))
-            return 0 if result.wasSuccessful() else 1
-        finally:
-            STACK.stop()
+        return iplus_harness.run_suites(STACK, IngestInteropTest, ShutdownTest)
 
 
 if __name__ == "__main__":

@@ -280,3 +280,53 @@ class Stack:
                 svc.process.terminate()
         if self.redis is not None and not self.redis.stopped:
             self.redis.terminate()
+
+
+def status_details(err):
+    """The google.rpc.Status carried in an RpcError's grpc-status-details-bin trailer.
+
+    Needs the generated google.rpc stubs on sys.path (generate_stubs)."""
+    from google.rpc import status_pb2
+    for key, value in err.trailing_metadata() or ():
+        if key == "grpc-status-details-bin":
+            st = status_pb2.Status()
+            st.ParseFromString(value)
+            return st
+    return None
+
+
+def bad_request_fields(st):
+    """Field names of every google.rpc.BadRequest violation in a google.rpc.Status."""
+    from google.rpc import error_details_pb2
+    fields = []
+    for any_msg in st.details:
+        if any_msg.Is(error_details_pb2.BadRequest.DESCRIPTOR):
+            br = error_details_pb2.BadRequest()
+            any_msg.Unpack(br)
+            fields.extend(v.field for v in br.field_violations)
+    return fields
+
+
+def run_suites(stack, *test_cases):
+    """Starts `stack`, runs the unittest cases in order, prints the services' last log
+    lines if any failed, stops the stack; returns the process exit code."""
+    import unittest
+    try:
+        try:
+            stack.start()
+        except (RuntimeError, ValueError) as e:
+            print("cannot start the stack: %s" % e, file=sys.stderr)
+            return 1
+        loader = unittest.TestLoader()
+        suite = unittest.TestSuite()
+        for case in test_cases:
+            suite.addTests(loader.loadTestsFromTestCase(case))
+        result = unittest.TextTestRunner(stream=sys.stdout, verbosity=2).run(suite)
+        if not result.wasSuccessful():
+            for svc in stack.services:
+                if svc.process is not None:
+                    print("--- %s output (last lines) ---\n%s" % (
+                        svc.name, tail(svc.process.log_path, 60)))
+        return 0 if result.wasSuccessful() else 1
+    finally:
+        stack.stop()

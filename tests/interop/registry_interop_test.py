@@ -41,20 +41,16 @@ grpc = None
 pb = None
 rpc = None
 common = None
-status_pb2 = None
-error_details_pb2 = None
 STACK = None
 
 
 def _import_stubs():
-    global grpc, pb, rpc, common, status_pb2, error_details_pb2
+    global grpc, pb, rpc, common
     import grpc as _grpc
     from iplus.common.v1 import common_pb2
     from iplus.registry.v1 import registry_pb2, registry_pb2_grpc
-    from google.rpc import status_pb2 as _status, error_details_pb2 as _details
     grpc, pb, common = _grpc, registry_pb2, common_pb2
     rpc = registry_pb2_grpc
-    status_pb2, error_details_pb2 = _status, _details
 
 
 def rid():
@@ -74,25 +70,8 @@ def enterprise(code, name, region, industry="C26", ownership=None, size=None, ki
     return e
 
 
-def status_details(err):
-    """The google.rpc.Status carried in an RpcError's grpc-status-details-bin trailer."""
-    for key, value in err.trailing_metadata() or ():
-        if key == "grpc-status-details-bin":
-            st = status_pb2.Status()
-            st.ParseFromString(value)
-            return st
-    return None
-
-
-def bad_request_fields(st):
-    """Field names of every google.rpc.BadRequest violation in a google.rpc.Status."""
-    fields = []
-    for any_msg in st.details:
-        if any_msg.Is(error_details_pb2.BadRequest.DESCRIPTOR):
-            br = error_details_pb2.BadRequest()
-            any_msg.Unpack(br)
-            fields.extend(v.field for v in br.field_violations)
-    return fields
+status_details = iplus_harness.status_details
+bad_request_fields = iplus_harness.bad_request_fields
 
 
 class RegistryInteropTest(unittest.TestCase):
@@ -436,24 +415,7 @@ def main():
         _import_stubs()
         STACK = iplus_harness.Stack(tmp, args.redis_server, [
             iplus_harness.Service("registry", args.registry, ["--log_level=info"])])
-        try:
-            try:
-                STACK.start()
-            except RuntimeError as e:
-                print("cannot start the stack: %s" % e, file=sys.stderr)
-                return 1
-            loader = unittest.TestLoader()
-            suite = unittest.TestSuite()
-            suite.addTests(loader.loadTestsFromTestCase(RegistryInteropTest))
-            suite.addTests(loader.loadTestsFromTestCase(ShutdownTest))
-            result = unittest.TextTestRunner(stream=sys.stdout, verbosity=2).run(suite)
-            if not result.wasSuccessful():
-                svc = STACK.services[0]
-                print("--- registry output (last lines) ---\n" +
-                      iplus_harness.tail(svc.process.log_path, 60))
-            return 0 if result.wasSuccessful() else 1
-        finally:
-            STACK.stop()
+        return iplus_harness.run_suites(STACK, RegistryInteropTest, ShutdownTest)
 
 
 if __name__ == "__main__":

@@ -66,7 +66,6 @@ void ExpectInvariants(LedgerStore& ledger, const std::vector<std::string>& ids) 
   EXPECT_TRUE(dP == cP);
 }
 
-#ifndef IPLUS_FUNDS_CRASH_TEST
 TEST(RedisLedgerStressTest, HotAccountsUnderConcurrency) {
   test::RedisServer server;
   ASSERT_THAT(server.Start(), IsOk());
@@ -178,8 +177,6 @@ TEST(RedisLedgerStressTest, HotAccountsUnderConcurrency) {
   EXPECT_EQ(v->entries_checked, head->sequence);
 }
 
-#else
-// Built alone as funds_store_crash_test.
 TEST(RedisLedgerStressTest, KillNineDuringLoadLosesNoAcknowledgedTransfer) {
   test::RedisServer::Options so;
   so.aof = true;
@@ -278,8 +275,6 @@ TEST(RedisLedgerStressTest, KillNineDuringLoadLosesNoAcknowledgedTransfer) {
   ASSERT_THAT(v, IsOk());
   EXPECT_TRUE(v->ok) << v->discrepancy;
 }
-
-#endif
 
 }  // namespace
 }  // namespace iplus::funds
