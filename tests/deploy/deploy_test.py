@@ -6,6 +6,9 @@
       block (binary iplus-<name>) and runs as a container command in the default render.
   deploy_test.py redis-choice --root R
       rendering with both the in-chart and an external Redis fails, and so does neither.
+  deploy_test.py redis-aof --root R
+      the in-chart Redis has appendfsync always and aof-load-truncated no, and its
+      container repairs the append-only file with redis-check-aof --fix before start.
   deploy_test.py dashboard --root R
       deploy/grafana/iplus.json is identical to the chart's dashboards/iplus.json, and the
       dashboard queries the series it promises.
@@ -87,6 +90,38 @@ def check_services(root, binaries):
             print("ok: %s runs as %s in the default render" % (binary, name))
     if problems:
         raise Failure("\n".join(problems))
+
+
+def check_redis_aof(root):
+    """The in-chart Redis refuses truncated append-only files and repairs them first."""
+    rc, out, err = render(root, "default")
+    if rc != 0:
+        raise Failure("the default render failed:\n" + err)
+    conf = None
+    script = None
+    for doc in load_yaml_docs(out):
+        if doc.get("kind") == "ConfigMap" and "redis.conf" in (doc.get("data") or {}):
+            conf = doc["data"]["redis.conf"]
+        if doc.get("kind") == "StatefulSet":
+            for c in doc["spec"]["template"]["spec"]["containers"]:
+                if c["name"] == "redis":
+                    script = "\n".join(c.get("args") or [])
+    if conf is None or script is None:
+        raise Failure("the default render has no Redis ConfigMap or StatefulSet")
+    lines = [l.strip() for l in conf.splitlines()]
+    problems = []
+    for want in ("appendonly yes", "appendfsync always", "aof-load-truncated no"):
+        if want not in lines:
+            problems.append("redis.conf lacks %r" % want)
+    fix = script.find("redis-check-aof --fix /data/appendonlydir/appendonly.aof.manifest")
+    start = script.find("exec redis-server")
+    if fix < 0:
+        problems.append("the Redis container does not run redis-check-aof --fix before start")
+    elif start < 0 or fix > start:
+        problems.append("redis-check-aof --fix must run before exec redis-server")
+    if problems:
+        raise Failure("\n".join(problems))
+    print("ok: Redis runs with appendfsync always, aof-load-truncated no, and repairs its AOF first")
 
 
 def check_redis_choice(root):
@@ -292,8 +327,8 @@ def check_image_libraries(root, binaries):
 
 def main():
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
-    p.add_argument("check", choices=["services", "redis-choice", "dashboard", "targets",
-                                     "image-libraries"])
+    p.add_argument("check", choices=["services", "redis-choice", "redis-aof", "dashboard",
+                                     "targets", "image-libraries"])
     p.add_argument("--root", required=True, help="repository root")
     p.add_argument("--binaries", nargs="*", default=[],
                    help="service executables: names (services) or paths (image-libraries)")
@@ -303,6 +338,8 @@ def main():
             check_services(args.root, [os.path.basename(b) for b in args.binaries])
         elif args.check == "redis-choice":
             check_redis_choice(args.root)
+        elif args.check == "redis-aof":
+            check_redis_aof(args.root)
         elif args.check == "dashboard":
             check_dashboard(args.root)
         elif args.check == "targets":

@@ -180,6 +180,10 @@ dir /data
 appendonly yes
 appendfsync always
 aof-use-rdb-preamble yes
+# redis-server (seen with 7.0) cuts a truncated append-only file inside an unfinished MULTI and
+# replays the lost transaction on the next restart (docs/funds.md); refuse such a file
+# and let the start-up step repair it with redis-check-aof --fix instead.
+aof-load-truncated no
 save ""
 maxmemory-policy noeviction
 # Ingest keeps small hashes of series texts longer than Redis's default 64-byte listpack
