@@ -170,10 +170,14 @@ class Stack:
     """One redis-server and any number of services sharing it, each on its own ports
     with its own flags."""
 
-    def __init__(self, work_dir, redis_server, services):
+    def __init__(self, work_dir, redis_server, services, redis_flags=None):
         self.work_dir = work_dir
         self.redis_server = redis_server
         self.services = list(services)
+        # redis-server's persistence flags: none by default; the funds service needs
+        # ["--appendonly", "yes", "--appendfsync", "always"].
+        self.redis_flags = list(redis_flags) if redis_flags is not None else [
+            "--appendonly", "no"]
         self.redis_port = None
         self.redis = None
         self._started = []
@@ -226,7 +230,7 @@ class Stack:
             port = free_port()
             proc = Process("redis-server", [
                 self.redis_server, "--port", str(port), "--bind", "127.0.0.1",
-                "--save", "", "--appendonly", "no", "--dir", data],
+                "--save", "", "--dir", data] + self.redis_flags,
                 os.path.join(self.work_dir, "redis-%d.log" % attempt))
             try:
                 wait_redis(port, proc, time.monotonic() + STARTUP_TIMEOUT_S)

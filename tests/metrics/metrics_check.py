@@ -248,6 +248,102 @@ def exercise_evaluation(svc, stack):
     ]
 
 
+def exercise_funds(svc, stack):
+    import grpc
+    import uscc
+    from iplus.common.v1 import common_pb2 as common
+    from iplus.funds.v1 import funds_pb2 as pb
+    from iplus.funds.v1 import funds_pb2_grpc as rpc
+    from iplus.registry.v1 import registry_pb2 as reg
+    from iplus.registry.v1 import registry_pb2_grpc as reg_rpc
+
+    try:
+        registry = stack.service("registry")
+    except KeyError:
+        raise RuntimeError("funds checks beneficiaries in the registry: give --service "
+                           "registry BIN too")
+    service = "iplus.funds.v1.FundsService"
+    code = uscc.make_code("440300", uscc.body_for(9950))
+    with grpc.insecure_channel(registry.target) as channel:
+        reg_rpc.RegistryServiceStub(channel).CreateEnterprise(reg.CreateEnterpriseRequest(
+            enterprise=reg.Enterprise(
+                code=code, name="Funds Metrics Probe", region="440300", industry="C39",
+                ownership=common.OWNERSHIP_PRIVATE, size=common.ENTERPRISE_SIZE_SMALL,
+                kind=common.ORGANIZATION_KIND_MANUFACTURER),
+            request_id=str(uuid.uuid4())), timeout=RPC_TIMEOUT_S)
+
+    def cny(fen):
+        return common.Money(currency="CNY", fen=fen)
+
+    def rid():
+        return str(uuid.uuid4())
+
+    with grpc.insecure_channel(svc.target) as channel:
+        stub = rpc.FundsServiceStub(channel)
+        stub.CreateFund(pb.CreateFundRequest(fund=pb.Fund(
+            id="metrics-fund", name="Metrics probe fund", sponsor=pb.Sponsor(national=True),
+            focus_areas=[pb.FOCUS_AREA_PLATFORMS], currency="CNY"), request_id=rid()),
+            timeout=RPC_TIMEOUT_S)
+        stub.CreateProject(pb.CreateProjectRequest(project=pb.Project(
+            id="metrics-project", fund_id="metrics-fund", beneficiary_code=code,
+            kind=pb.PROJECT_KIND_PLATFORM, title="Metrics probe", budget=cny(1000),
+            milestones=[pb.Milestone(id="m1", title="done", amount=cny(400))]),
+            request_id=rid()), timeout=RPC_TIMEOUT_S)
+        stub.CapitaliseFund(pb.CapitaliseFundRequest(
+            fund_id="metrics-fund", amount=cny(5000), request_id=rid()), timeout=RPC_TIMEOUT_S)
+        pending = stub.CommitToProject(pb.CommitToProjectRequest(
+            project_id="metrics-project", amount=cny(1000), request_id=rid()),
+            timeout=RPC_TIMEOUT_S).transfers[0]
+        # Left pending: the gauge counts it until the post below.
+        deadline = time.monotonic() + 15
+        while True:
+            _, _, body = http_get(svc.metrics_url)
+            if re.search(r"^iplus_funds_pending_transfers 1$", body, re.M):
+                break
+            if time.monotonic() > deadline:
+                raise AssertionError("iplus_funds_pending_transfers never showed the commitment")
+            time.sleep(0.2)
+        stub.PostCommitment(pb.PostCommitmentRequest(
+            project_id="metrics-project", pending_transfer_id=pending.id, request_id=rid()),
+            timeout=RPC_TIMEOUT_S)
+        stub.DisburseMilestone(pb.DisburseMilestoneRequest(
+            project_id="metrics-project", milestone_id="m1", request_id=rid()),
+            timeout=RPC_TIMEOUT_S)
+        # Over the fund's balance: one transfer refused for EXCEEDS_CREDITS.
+        results = stub.CreateTransfers(pb.CreateTransfersRequest(transfers=[pb.Transfer(
+            id="metrics-too-much", debit_account_id="fund:metrics-fund",
+            credit_account_id="fund:metrics-fund:source", amount=10**9, ledger=1,
+            type=pb.IATI_TRANSACTION_TYPE_EXPENDITURE)]), timeout=RPC_TIMEOUT_S).results
+        if results[0].result != pb.CREATE_TRANSFER_RESULT_EXCEEDS_CREDITS:
+            raise AssertionError("expected EXCEEDS_CREDITS, got %r" % results[0])
+        verify = stub.VerifyJournal(pb.VerifyJournalRequest(), timeout=60)
+        if not verify.ok:
+            raise AssertionError("journal does not verify: %s" % verify.discrepancy)
+        try:
+            stub.CapitaliseFund(pb.CapitaliseFundRequest(fund_id="metrics-fund", amount=cny(0),
+                                                         request_id=rid()), timeout=RPC_TIMEOUT_S)
+            raise AssertionError("a zero capitalisation succeeded")
+        except grpc.RpcError as e:
+            if e.code() != grpc.StatusCode.INVALID_ARGUMENT:
+                raise
+    # The ledger gauges are refreshed in the background (every --expire_interval, 1 s).
+    deadline = time.monotonic() + 15
+    while True:
+        _, _, body = http_get(svc.metrics_url)
+        if (re.search(r"^iplus_funds_pending_transfers 0$", body, re.M) and
+                re.search(r"^iplus_funds_journal_entries 4$", body, re.M)):
+            break
+        if time.monotonic() > deadline:
+            raise AssertionError("the funds gauges never showed the posted ledger")
+        time.sleep(0.2)
+    return [
+        ((service, "CapitaliseFund", "OK"), 1),
+        ((service, "CapitaliseFund", "InvalidArgument"), 1),
+        ((service, "DisburseMilestone", "OK"), 1),
+        ((service, "VerifyJournal", "OK"), 1),
+    ]
+
+
 SERVICES = {
     "registry": {
         "protos": ["iplus/common/v1/common.proto", "iplus/registry/v1/registry.proto"],
@@ -311,6 +407,28 @@ SERVICES = {
              'province="all"}', 1),
             ('iplus_target_coverage_ratio{job="evaluation",target="platform-coverage"}', 0),
             ('iplus_target_progress_ratio{job="evaluation",target="platform-coverage"}', 0),
+        ],
+    },
+    "funds": {
+        "protos": ["iplus/common/v1/common.proto", "iplus/registry/v1/registry.proto",
+                   "iplus/evaluation/v1/evaluation.proto", "iplus/funds/v1/funds.proto"],
+        "links": {"registry_target": "registry", "evaluation_target": "evaluation"},
+        "exercise": exercise_funds,
+        "series": [
+            # capitalise, commit, post, disburse: four transfers applied; one refused.
+            ("iplus_funds_transfers_total", {"result": "ok"}, 4, None),
+            ("iplus_funds_transfers_total", {"result": "exceeds_credits"}, 1, None),
+            ("iplus_funds_batch_size_count", {}, 5, None),
+            ("iplus_funds_batch_size_bucket", {"le": "+Inf"}, 5, None),
+            ("iplus_funds_pending_transfers", {}, 0, 0),
+            ("iplus_funds_journal_entries", {}, 4, None),
+            ("iplus_funds_verify_total", {"outcome": "ok"}, 1, 1),
+        ],
+        "prometheus": [
+            ('grpc_server_handled_total{job="funds",grpc_method="DisburseMilestone",'
+             'grpc_code="OK"}', 1),
+            ('iplus_funds_transfers_total{job="funds",result="ok"}', 4),
+            ('iplus_funds_journal_entries{job="funds"}', 4),
         ],
     },
 }
@@ -563,7 +681,11 @@ def main():
                      if other in names and flag not in given}
             services.append(harness.Service(name, binary, flags, links=links,
                                             env=SERVICES.get(name, {}).get("env")))
-        stack = harness.Stack(tmp, args.redis_server, services)
+        # The funds service refuses a Redis whose append-only file is not fsynced on
+        # every write.
+        redis_flags = (["--appendonly", "yes", "--appendfsync", "always"]
+                       if "funds" in names else None)
+        stack = harness.Stack(tmp, args.redis_server, services, redis_flags=redis_flags)
         try:
             try:
                 stack.start()

@@ -705,7 +705,7 @@ TEST_P(LedgerCasesTest, FundOperationsEndToEnd) {
   for (const Account& a : ProjectAccounts("city-fund", "cloud-pilot")) accounts.push_back(a);
   ASSERT_THAT(ledger().CreateAccounts(accounts), IsOk());
   auto op = [&](FundOperation kind, int64_t amount, std::string request_id,
-                std::string pending = "") {
+                std::string pending = "", std::string milestone = "m1") {
     FundOperationRequest r;
     r.operation = kind;
     r.fund_id = "city-fund";
@@ -713,7 +713,7 @@ TEST_P(LedgerCasesTest, FundOperationsEndToEnd) {
     r.amount = amount;
     r.request_id = std::move(request_id);
     r.pending_transfer_id = std::move(pending);
-    r.milestone_id = kind == FundOperation::kDisburseMilestone ? "m1" : "";
+    r.milestone_id = kind == FundOperation::kDisburseMilestone ? milestone : "";
     auto transfers = TransfersFor(r);
     EXPECT_THAT(transfers, IsOk());
     auto results = Create(*transfers);
@@ -727,7 +727,10 @@ TEST_P(LedgerCasesTest, FundOperationsEndToEnd) {
   EXPECT_EQ(op(Op::kCommitToProject, 500, "r3").result, R::kExceedsCredits);
   EXPECT_EQ(op(Op::kPostCommitment, 400, "r4", commit.transfer.id).result, R::kOk);
   EXPECT_EQ(op(Op::kDisburseMilestone, 300, "r5").result, R::kOk);
-  EXPECT_EQ(op(Op::kDisburseMilestone, 101, "r6").result, R::kExceedsCredits);
+  EXPECT_EQ(op(Op::kDisburseMilestone, 101, "r6", "", "m2").result, R::kExceedsCredits);
+  // A milestone is paid once: its transfer id does not depend on the request id.
+  EXPECT_EQ(op(Op::kDisburseMilestone, 300, "r5").result, R::kExists);
+  EXPECT_EQ(op(Op::kDisburseMilestone, 300, "r5-again").result, R::kExistsWithDifferentBody);
   EXPECT_EQ(op(Op::kReleaseCommitment, 100, "r7").result, R::kOk);
   EXPECT_EQ(op(Op::kClawBack, 50, "r8").result, R::kOk);
   EXPECT_EQ(op(Op::kClawBack, 251, "r9").result, R::kExceedsCredits);

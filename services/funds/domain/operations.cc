@@ -81,6 +81,24 @@ std::string OperationTransferId(FundOperation op, absl::string_view request_id) 
   return absl::StrCat(OperationName(op), ":h.", Sha256Hex(request_id).substr(0, 40));
 }
 
+std::string MilestoneTransferId(absl::string_view project_id, absl::string_view milestone_id) {
+  std::string direct = absl::StrCat("disburse:", project_id, ":", milestone_id);
+  // No ':' in the milestone id: "<project>:<milestone>" must split one way only.
+  const bool plain = !project_id.empty() && !milestone_id.empty() &&
+                     project_id.find(':') == absl::string_view::npos &&
+                     milestone_id.find(':') == absl::string_view::npos;
+  if (plain && IsValidTransferId(direct)) return direct;
+  return absl::StrCat("disburse:h.",
+                      Sha256Hex(absl::StrCat(project_id, ":", milestone_id)).substr(0, 40));
+}
+
+std::string TransferIdFor(const FundOperationRequest& r) {
+  if (r.operation == FundOperation::kDisburseMilestone) {
+    return MilestoneTransferId(r.project_id, r.milestone_id);
+  }
+  return OperationTransferId(r.operation, r.request_id);
+}
+
 absl::StatusOr<std::vector<Transfer>> TransfersFor(const FundOperationRequest& r) {
   using Op = FundOperation;
   const Op op = r.operation;
@@ -112,7 +130,7 @@ absl::StatusOr<std::vector<Transfer>> TransfersFor(const FundOperationRequest& r
   }
 
   Transfer t;
-  t.id = OperationTransferId(op, r.request_id);
+  t.id = TransferIdFor(r);
   t.ledger = kLedgerCny;
   t.amount = r.amount;
   t.fund_id = r.fund_id;
@@ -152,6 +170,7 @@ absl::StatusOr<std::vector<Transfer>> TransfersFor(const FundOperationRequest& r
       t.credit_account_id = disbursed;
       t.type = static_cast<int32_t>(IatiType::kDisbursement);
       t.milestone_id = r.milestone_id;
+      t.memo = r.request_id;
       break;
     case Op::kReleaseCommitment:
       t.debit_account_id = commitment;

@@ -13,11 +13,16 @@
 //   ClawBack            project disbursed -> fund                  INCOMING_FUNDS
 //
 // Transfer ids derive from the request id, so a retry creates nothing however late it
-// comes: "<op>:<request_id>" (op = capitalise, commit, post, void, disburse, release,
-// clawback) when the request id is made of [A-Za-z0-9_-] and the result fits in 64
-// characters, else "<op>:h.<the first 40 hex digits of SHA-256(request_id)>" (the '.'
-// keeps the two forms apart). Post and void name the accounts explicitly, so posting a
-// pending transfer of another project fails with PENDING_TRANSFER_HAS_DIFFERENT_ACCOUNTS.
+// comes: "<op>:<request_id>" (op = capitalise, commit, post, void, release, clawback)
+// when the request id is made of [A-Za-z0-9_-] and the result fits in 64 characters,
+// else "<op>:h.<the first 40 hex digits of SHA-256(request_id)>" (the '.' keeps the two
+// forms apart). Post and void name the accounts explicitly, so posting a pending
+// transfer of another project fails with PENDING_TRANSFER_HAS_DIFFERENT_ACCOUNTS.
+//
+// DisburseMilestone is the exception: its transfer id derives from the project and the
+// milestone (MilestoneTransferId), and the request id goes into the memo. A milestone is
+// therefore paid at most once: the same request again finds its transfer (EXISTS), a
+// different request id finds the same id with another memo (EXISTS_WITH_DIFFERENT_BODY).
 
 #include <cstdint>
 #include <string>
@@ -69,13 +74,23 @@ struct FundOperationRequest {
   std::string pending_transfer_id;
   // DisburseMilestone (required) and ClawBack (optional).
   std::string milestone_id;
-  // The memo, or the reason of a void, release or claw back.
+  // The memo, or the reason of a void, release or claw back. Ignored by
+  // DisburseMilestone, whose memo is the request id.
   std::string memo;
   std::string request_id;
 };
 
-// The transfer id an operation with this request id creates.
+// The transfer id an operation with this request id creates (every operation but
+// DisburseMilestone, whose id is MilestoneTransferId).
 std::string OperationTransferId(FundOperation op, absl::string_view request_id);
+
+// The one transfer that disburses a milestone: "disburse:<project>:<milestone>" when
+// the milestone id is made of [A-Za-z0-9._-] and the result fits in 64 characters, else
+// "disburse:h.<the first 40 hex digits of SHA-256(project + ":" + milestone)>".
+std::string MilestoneTransferId(absl::string_view project_id, absl::string_view milestone_id);
+
+// The transfer id of `request` (OperationTransferId or MilestoneTransferId).
+std::string TransferIdFor(const FundOperationRequest& request);
 
 // The transfers the operation creates (one), or INVALID_ARGUMENT naming the field
 // ("request_id", "fund_id", "project_id", "amount", "timeout", "pending_transfer_id",

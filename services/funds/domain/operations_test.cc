@@ -87,7 +87,12 @@ TEST(OperationsTest, TheTableOfFundsProto) {
     EXPECT_EQ(t.type, static_cast<int32_t>(row.type)) << OperationName(row.op);
     EXPECT_EQ(t.ledger, kLedgerCny);
     EXPECT_EQ(t.fund_id, "gd-fund");
-    EXPECT_EQ(t.id, OperationTransferId(row.op, "5f0c6a52-8c1e-4a3e-9d43-0b2f6b1c9e10"));
+    if (row.op == Op::kDisburseMilestone) {
+      EXPECT_EQ(t.id, MilestoneTransferId("pilot-1", "m1"));
+      EXPECT_EQ(t.id, "disburse:pilot-1:m1");
+    } else {
+      EXPECT_EQ(t.id, OperationTransferId(row.op, "5f0c6a52-8c1e-4a3e-9d43-0b2f6b1c9e10"));
+    }
   }
   EXPECT_TRUE(One(Req(Op::kCommitToProject)).flags.pending);
   Transfer post = One(Req(Op::kPostCommitment, 0));
@@ -121,6 +126,39 @@ TEST(OperationsTest, TransferIdsDeriveFromTheRequestId) {
   }
   EXPECT_NE(OperationTransferId(Op::kReleaseCommitment, "a b"),
             OperationTransferId(Op::kReleaseCommitment, "a  b"));
+}
+
+TEST(OperationsTest, AMilestoneHasOneTransferWhateverTheRequestId) {
+  FundOperationRequest a = Req(Op::kDisburseMilestone);
+  a.memo = "ignored";
+  FundOperationRequest b = a;
+  b.request_id = "another-request";
+  Transfer ta = One(a);
+  Transfer tb = One(b);
+  // The same id, so the ledger can hold only one of them ...
+  EXPECT_EQ(ta.id, tb.id);
+  EXPECT_EQ(ta.id, TransferIdFor(a));
+  // ... and the request id in the memo tells a retry (same body) from another request.
+  EXPECT_EQ(ta.memo, "5f0c6a52-8c1e-4a3e-9d43-0b2f6b1c9e10");
+  EXPECT_EQ(tb.memo, "another-request");
+  EXPECT_EQ(DifferingField(tb, ta), "memo");
+  EXPECT_EQ(DifferingField(ta, ta), "");
+  // Other milestones and projects get other ids.
+  EXPECT_NE(MilestoneTransferId("pilot-1", "m1"), MilestoneTransferId("pilot-1", "m2"));
+  EXPECT_NE(MilestoneTransferId("pilot-1", "m1"), MilestoneTransferId("pilot-2", "m1"));
+  // Too long for the plain form: hashed, still valid, still distinct.
+  const std::string long_project(60, 'p');
+  for (const auto& [project, milestone] :
+       {std::pair<std::string, std::string>{long_project, "m1"},
+        std::pair<std::string, std::string>{"pilot-1", std::string(64, 'm')},
+        std::pair<std::string, std::string>{"pilot-1", "m 1"}}) {
+    std::string id = MilestoneTransferId(project, milestone);
+    EXPECT_TRUE(IsValidTransferId(id)) << id;
+    EXPECT_THAT(id, ::testing::StartsWith("disburse:h.")) << id;
+  }
+  EXPECT_NE(MilestoneTransferId(long_project, "m1"), MilestoneTransferId(long_project, "m2"));
+  // The request id does not matter.
+  EXPECT_EQ(OperationTransferId(Op::kCommitToProject, "r1"), "commit:r1");
 }
 
 TEST(OperationsTest, BadRequestsNameTheField) {
