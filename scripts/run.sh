@@ -1,7 +1,10 @@
 #!/usr/bin/env bash
 # Installs, builds, starts a private redis-server (AOF on, data under the build folder)
-# and every iplus service on loopback, shows the platform working with a short demo,
-# prints where everything listens, and keeps running until Ctrl-C, which stops it all.
+# and every iplus service on loopback, runs the demo (scripts/demo.sh: a generated data
+# set loaded through iplusctl, two funds with projects and conditioned milestones, the
+# national scorecard, a province league table and the HTML report), prints where
+# everything listens and what to try next, and keeps running until Ctrl-C, which stops
+# it all.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$(pwd)
@@ -12,10 +15,12 @@ SERVICES=(
   "registry 50051 9464"
   "ingest 50052 9465"
   "evaluation 50053 9466"
+  "funds 50054 9467"
 )
 # How the services find each other; a binary ignores IPLUS_ variables that are not its flags.
 export IPLUS_REGISTRY_TARGET=127.0.0.1:50051
 export IPLUS_INGEST_TARGET=127.0.0.1:50052
+export IPLUS_EVALUATION_TARGET=127.0.0.1:50053
 # Evaluation seeds the plan's targets on its first start (docs/evaluation.md).
 export IPLUS_TARGETS_FILE="$ROOT/deploy/targets.json"
 # Everything listens on loopback only, so the demo runs without TLS; deployments pass
@@ -27,6 +32,7 @@ export IPLUS_ALLOW_UNAUTHENTICATED=true
 
 targets=()
 for s in "${SERVICES[@]}"; do targets+=("iplus-${s%% *}"); done
+targets+=(iplusctl iplus-datagen)
 ./scripts/setup.sh "${targets[@]}"
 
 RUN_DIR="$ROOT/$BUILD_DIR/run"
@@ -70,7 +76,16 @@ for s in "${SERVICES[@]}"; do
   pids+=($!)
 done
 
-# Python stubs for the demo client, generated from the protos.
+# Wait until every service answers its health check (the feed of evaluation loads first).
+for s in "${SERVICES[@]}"; do
+  read -r name grpc metrics <<<"$s"
+  for _ in $(seq 1 300); do
+    curl -sf "http://127.0.0.1:$metrics/readyz" >/dev/null 2>&1 && break
+    sleep 0.2
+  done
+done
+
+# Python stubs for your own client (docs/quickstart.md), generated from the protos.
 PY_DIR="$RUN_DIR/py"
 GOOGLEAPIS=$(sed -n 's/^IPLUS_GOOGLEAPIS_DIR:PATH=//p' "$BUILD_DIR/CMakeCache.txt")
 mkdir -p "$PY_DIR"
@@ -78,12 +93,13 @@ protoc --python_out="$PY_DIR" --grpc_python_out="$PY_DIR" \
   --plugin=protoc-gen-grpc_python="$(command -v grpc_python_plugin)" \
   -I proto -I "$GOOGLEAPIS" -I /usr/include \
   iplus/common/v1/common.proto iplus/registry/v1/registry.proto iplus/ingest/v1/ingest.proto \
-  iplus/evaluation/v1/evaluation.proto \
+  iplus/evaluation/v1/evaluation.proto iplus/funds/v1/funds.proto \
   google/rpc/status.proto google/rpc/error_details.proto
 
-/usr/bin/python3 deploy/demo.py --stubs "$PY_DIR" --registry 127.0.0.1:50051 --ingest 127.0.0.1:50052 \
-  --evaluation 127.0.0.1:50053
+export IPLUS_PLAINTEXT=true
+./scripts/demo.sh "$BUILD_DIR" "$RUN_DIR" || echo "the demo stopped with an error (above); the services keep running"
 
+CTL="$BUILD_DIR/tools/iplusctl/iplusctl"
 echo
 echo "iplus is running on loopback, plaintext gRPC without tokens (IPLUS_PLAINTEXT=true, IPLUS_ALLOW_UNAUTHENTICATED=true):"
 echo "  redis       127.0.0.1:$REDIS_PORT (AOF, appendfsync always; data in $RUN_DIR/redis)"
@@ -92,11 +108,17 @@ for s in "${SERVICES[@]}"; do
   printf '  %-11s gRPC 127.0.0.1:%s   metrics http://127.0.0.1:%s/metrics\n' "$name" "$grpc" "$metrics"
 done
 echo "  logs        $RUN_DIR/logs"
+echo "  report      $RUN_DIR/scorecard.html"
 echo
-echo "Try:  curl -s http://127.0.0.1:9464/metrics | grep grpc_server_handled_total"
-echo "      curl -s http://127.0.0.1:9465/metrics | grep iplus_ingest_observations_total"
-echo "      curl -s http://127.0.0.1:9466/metrics | grep iplus_target_"
-echo "      /usr/bin/python3 deploy/demo.py --stubs $PY_DIR --evaluation 127.0.0.1:50053 --scorecard 2017"
-echo "      /usr/bin/python3 deploy/demo.py --stubs $PY_DIR --registry 127.0.0.1:50051 --list 44"
+echo "Try (docs/quickstart.md is the tour):"
+echo "  export IPLUS_PLAINTEXT=true; alias iplusctl=$ROOT/$CTL"
+echo "  iplusctl target scorecard --period 2018 --region 44        # Guangdong's scorecard"
+echo "  iplusctl target breakdown platform-coverage --period 2018 --dimension industry"
+echo "  iplusctl enterprise list --region 4403 --key-only --limit 5"
+echo "  iplusctl project statement gd-pilot-meets"
+echo "  iplusctl journal list --limit 5; iplusctl journal verify"
+echo "  iplusctl report --html /tmp/guangdong.html --region 44"
+echo "  iplusctl target watch --period 2018                        # then report an observation"
+echo "  curl -s http://127.0.0.1:9467/metrics | grep iplus_funds_"
 echo "Press Ctrl-C to stop everything."
 wait "${pids[0]}"

@@ -21,6 +21,10 @@ PACKAGES=(
   golang-go golang-github-masterminds-sprig-dev golang-github-masterminds-semver-dev
   golang-k8s-sigs-yaml-dev golang-github-burntsushi-toml-dev
   python3-yaml python3-kubernetes python3-jsonschema
+  # the funds benchmark's PostgreSQL baseline (bench/funds/funds_grpc_bench)
+  postgresql-15 libpq-dev
+  # the report page's browser test (tests/interop/report_browser_test.py)
+  chromium chromium-driver python3-selenium
 )
 
 missing=()

@@ -2,6 +2,7 @@
 
 #include <signal.h>
 
+#include <algorithm>
 #include <atomic>
 #include <cmath>
 #include <iostream>
@@ -20,7 +21,9 @@
 #include "iplus/ingest/v1/ingest.grpc.pb.h"
 #include "iplus/registry/v1/registry.grpc.pb.h"
 #include "tools/iplusctl/enums.h"
+#include "tools/iplusctl/funds_commands.h"
 #include "tools/iplusctl/import.h"
+#include "tools/iplusctl/report.h"
 
 namespace iplus::ctl {
 
@@ -1088,13 +1091,18 @@ std::vector<Command>* BuildCommands() {
                 0,
                 0,
                 TargetWatch});
+  AddFundsCommands(c);
+  AddReportCommands(c);
   return c;
 }
 
 const Command* FindCommand(const std::vector<std::string>& words) {
-  if (words.size() < 2) return nullptr;
   for (const auto& c : Commands()) {
-    if (c.words[0] == words[0] && c.words[1] == words[1]) return &c;
+    // One-word commands (`report`) and two-word ones (`enterprise list`).
+    if (words.size() >= c.words.size() &&
+        std::equal(c.words.begin(), c.words.end(), words.begin())) {
+      return &c;
+    }
   }
   return nullptr;
 }
@@ -1126,6 +1134,12 @@ std::string CommandHelp(const Command& c) {
 
 }  // namespace
 
+const std::vector<FlagSpec>& ScopeFlagSpecs() { return ScopeFlags(); }
+
+bool ScopeFromFlags(Context& ctx, cv1::Scope* scope, int* exit_code) {
+  return BuildScope(ctx, scope, exit_code);
+}
+
 const std::vector<Command>& Commands() {
   static const std::vector<Command>* commands = BuildCommands();
   return *commands;
@@ -1137,6 +1151,7 @@ const std::vector<FlagSpec>& GlobalFlags() {
       {"registry", true, "registry address host:port (default HOST:50051)", "IPLUS_REGISTRY"},
       {"ingest", true, "ingest address host:port (default HOST:50052)", "IPLUS_INGEST"},
       {"evaluation", true, "evaluation address host:port (default HOST:50053)", "IPLUS_EVALUATION"},
+      {"funds", true, "funds address host:port (default HOST:50054)", "IPLUS_FUNDS"},
       {"plaintext", false, "no TLS (local use only)", "IPLUS_PLAINTEXT"},
       {"ca-file", true, "PEM CA bundle verifying the services (default: system roots)",
        "IPLUS_CA_FILE"},
@@ -1183,8 +1198,8 @@ int Run(const std::vector<std::string>& args, std::ostream& out, std::ostream& e
   ctx.stderr_tty = stderr_tty;
   const auto& words = ctx.args.words;
   if (words.empty() || words[0] == "help") {
-    if (words.size() >= 3) {
-      if (const Command* c = FindCommand({words[1], words[2]})) {
+    if (words.size() >= 2) {
+      if (const Command* c = FindCommand({words.begin() + 1, words.end()})) {
         out << CommandHelp(*c);
         return kExitOk;
       }
@@ -1209,7 +1224,7 @@ int Run(const std::vector<std::string>& args, std::ostream& out, std::ostream& e
     out << CommandHelp(*command);
     return kExitOk;
   }
-  ctx.positionals.assign(words.begin() + 2, words.end());
+  ctx.positionals.assign(words.begin() + command->words.size(), words.end());
   const int n = static_cast<int>(ctx.positionals.size());
   if (n < command->min_positionals || n > command->max_positionals) {
     return ctx.Usage(absl::StrCat("usage: iplusctl ", absl::StrJoin(command->words, " "), " ",

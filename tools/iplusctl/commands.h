@@ -13,6 +13,10 @@
 #include "tools/iplusctl/client.h"
 #include "tools/iplusctl/format.h"
 
+namespace iplus::common::v1 {
+class Scope;
+}  // namespace iplus::common::v1
+
 namespace iplus::ctl {
 
 struct Context {
@@ -43,6 +47,13 @@ struct Command {
 };
 
 const std::vector<Command>& Commands();
+
+// The scope flags (--region, --industry, --ownership, --size, --kind, --key-only) and the
+// Scope they give; false after a usage message (its exit code in *exit_code) for a bad
+// value. For commands defined in other files.
+const std::vector<FlagSpec>& ScopeFlagSpecs();
+bool ScopeFromFlags(Context& ctx, ::iplus::common::v1::Scope* scope, int* exit_code);
+
 const std::vector<FlagSpec>& GlobalFlags();
 
 // Runs iplusctl with `args` (argv without the program name). `getenv` supplies the

@@ -4,6 +4,7 @@
 #include <sstream>
 
 #include "absl/strings/match.h"
+#include "absl/strings/str_join.h"
 #include "gmock/gmock.h"
 #include "google/rpc/error_details.pb.h"
 #include "gtest/gtest.h"
@@ -325,16 +326,19 @@ TEST(Run, UnreadableTokenFileIsRejectedWithoutShowingIt) {
   EXPECT_THAT(err, HasSubstr("--token-file"));
 }
 
-TEST(Commands, EveryCommandHasTwoWordsAndAHandler) {
-  std::set<std::string> seen;
+TEST(Commands, EveryCommandHasOneOrTwoWordsAndAHandler) {
+  std::set<std::string> seen, groups, single;
   for (const auto& c : Commands()) {
-    ASSERT_EQ(c.words.size(), 2u);
-    EXPECT_TRUE(seen.insert(c.words[0] + " " + c.words[1]).second);
+    ASSERT_TRUE(c.words.size() == 1 || c.words.size() == 2) << c.words.size();
+    EXPECT_TRUE(seen.insert(absl::StrJoin(c.words, " ")).second);
+    (c.words.size() == 1 ? single : groups).insert(c.words[0]);
     EXPECT_TRUE(static_cast<bool>(c.run));
     EXPECT_FALSE(c.summary.empty());
   }
+  // A one-word command is never also the group of two-word ones.
+  for (const auto& w : single) EXPECT_EQ(groups.count(w), 0u) << w;
   for (const char* w : {"enterprise create", "enterprise import", "link delete", "indicator get",
-                        "observation history", "target watch", "target breakdown"}) {
+                        "observation history", "target watch", "target breakdown", "report"}) {
     EXPECT_TRUE(seen.count(w)) << w;
   }
 }
