@@ -8,8 +8,10 @@ python3-protobuf and protobuf-compiler), then writes serialized requests:
 corpus/registry_request/* (a selector byte, 0 create, 1 update, 2 list, then the
 request), corpus/ingest_request/* (a ReportObservationsRequest) and
 corpus/evaluation_request/* (a 2-byte little-endian length, a CreateTargetRequest of that
-length, then a BreakdownRequest). The codes match the ones the fuzz targets set up. The
-output is checked in; run again after a proto change.
+length, then a BreakdownRequest) and corpus/funds_request/* (a sequence of requests, each a
+selector byte, a 2-byte little-endian length and the serialized request). The codes, funds,
+projects and pending transfers match the ones the fuzz targets set up. The output is
+checked in; run again after a proto change.
 """
 import importlib
 import os
@@ -29,7 +31,8 @@ DIR_ARCHIVED = "914401000000000191"  # archived in the ingest target's directory
 
 def compile_protos(out):
     protos = ["iplus/common/v1/common.proto", "iplus/registry/v1/registry.proto",
-              "iplus/ingest/v1/ingest.proto", "iplus/evaluation/v1/evaluation.proto"]
+              "iplus/ingest/v1/ingest.proto", "iplus/evaluation/v1/evaluation.proto",
+              "iplus/funds/v1/funds.proto"]
     subprocess.run(["protoc", f"--python_out={out}", f"-I{ROOT}/proto", f"-I{GOOGLEAPIS}",
                     "-I/usr/include", *protos], check=True)
     subprocess.run(["protoc", f"--python_out={out}", f"-I{GOOGLEAPIS}",
@@ -38,7 +41,8 @@ def compile_protos(out):
     return (importlib.import_module("iplus.registry.v1.registry_pb2"),
             importlib.import_module("iplus.ingest.v1.ingest_pb2"),
             importlib.import_module("iplus.common.v1.common_pb2"),
-            importlib.import_module("iplus.evaluation.v1.evaluation_pb2"))
+            importlib.import_module("iplus.evaluation.v1.evaluation_pb2"),
+            importlib.import_module("iplus.funds.v1.funds_pb2"))
 
 
 def write(target, name, data):
@@ -185,12 +189,193 @@ def evaluation_seeds(ev, common):
                          industry_prefix="c26"))
 
 
+# funds_request: request kinds (the selector byte is kind + 10 * (seconds to advance / 5)).
+(TRANSFERS, CAPITALISE, COMMIT, POST, VOID, DISBURSE, RELEASE, CLAWBACK, CREATE_FUND,
+ CREATE_PROJECT) = range(10)
+INT64_MAX = 2**63 - 1
+
+
+def funds_seeds(fd, common, ev):
+    def record(kind, msg, advance_s=0):
+        assert advance_s % 5 == 0 and advance_s // 5 <= 25
+        data = msg.SerializeToString()
+        return bytes([kind + 10 * (advance_s // 5)]) + len(data).to_bytes(2, "little") + data
+
+    def seq(name, *records):
+        write("funds_request", name, b"".join(records))
+
+    def cny(fen):
+        return common.Money(currency="CNY", fen=fen)
+
+    def transfer(tid, debit="", credit="", amount=0, ledger=1,
+                 type_=fd.IATI_TRANSACTION_TYPE_INCOMING_FUNDS, **kw):
+        t = fd.Transfer(id=tid, debit_account_id=debit, credit_account_id=credit,
+                        amount=amount, ledger=ledger, type=type_,
+                        pending_id=kw.get("pending_id", ""), memo=kw.get("memo", ""),
+                        fund_id=kw.get("fund_id", ""), project_id=kw.get("project_id", ""))
+        for flag in ("linked", "pending", "post_pending_transfer", "void_pending_transfer"):
+            if kw.get(flag):
+                setattr(t.flags, flag, True)
+        if "timeout_s" in kw:
+            t.timeout.seconds = kw["timeout_s"]
+        return t
+
+    def batch(*transfers):
+        return fd.CreateTransfersRequest(transfers=transfers)
+
+    # The seeded ledger: funds alpha and beta; projects p-one, p-two (alpha), p-three (beta);
+    # pending commit:seed-1 (p-one), commit:seed-2 (p-one, 60 s), commit:seed-4 (p-three,
+    # 30 s); commit:seed-3 (p-two) posted.
+    seq("capitalise",
+        record(CAPITALISE, fd.CapitaliseFundRequest(fund_id="alpha", amount=cny(250000),
+                                                    memo="first tranche", request_id="cap-1")),
+        record(CAPITALISE, fd.CapitaliseFundRequest(fund_id="alpha", amount=cny(250000),
+                                                    memo="first tranche", request_id="cap-1")))
+    seq("commit_post_disburse_release",
+        record(COMMIT, fd.CommitToProjectRequest(project_id="p-one", amount=cny(50000),
+                                                 request_id="c1")),
+        record(POST, fd.PostCommitmentRequest(project_id="p-one", pending_transfer_id="commit:c1",
+                                              amount=cny(40000), request_id="p1")),
+        record(DISBURSE, fd.DisburseMilestoneRequest(project_id="p-one", milestone_id="m1",
+                                                     request_id="d1")),
+        record(CLAWBACK, fd.ClawBackRequest(project_id="p-one", amount=cny(5000),
+                                            milestone_id="m1", reason="audit", request_id="cb1")),
+        record(RELEASE, fd.ReleaseCommitmentRequest(project_id="p-one", reason="done",
+                                                    request_id="r1")))
+    seq("post_seeded_void_seeded",
+        record(POST, fd.PostCommitmentRequest(project_id="p-one",
+                                              pending_transfer_id="commit:seed-1",
+                                              request_id="p2")),
+        record(VOID, fd.VoidCommitmentRequest(project_id="p-one",
+                                              pending_transfer_id="commit:seed-2",
+                                              reason="re-planned", request_id="v2")),
+        record(DISBURSE, fd.DisburseMilestoneRequest(project_id="p-two", milestone_id="m1",
+                                                     request_id="d2")),
+        record(DISBURSE, fd.DisburseMilestoneRequest(project_id="p-two", milestone_id="m1",
+                                                     request_id="d3")))
+    commit_timeout = fd.CommitToProjectRequest(project_id="p-three", amount=cny(20000),
+                                               request_id="c-short")
+    commit_timeout.timeout.seconds = 10
+    seq("commit_expires",
+        record(COMMIT, commit_timeout),
+        record(POST, fd.PostCommitmentRequest(project_id="p-three",
+                                              pending_transfer_id="commit:c-short",
+                                              request_id="late"), advance_s=15),
+        record(POST, fd.PostCommitmentRequest(project_id="p-one",
+                                              pending_transfer_id="commit:seed-2",
+                                              request_id="later"), advance_s=60))
+    seq("operations_malformed",
+        record(CAPITALISE, fd.CapitaliseFundRequest(fund_id="alpha", amount=common.Money(
+            currency="USD", fen=-5), memo="x" * 501)),
+        record(COMMIT, fd.CommitToProjectRequest(project_id="p-one", amount=cny(1),
+                                                 request_id="bad timeout",
+                                                 timeout={"seconds": -1})),
+        record(POST, fd.PostCommitmentRequest(project_id="p-one",
+                                              pending_transfer_id="not a transfer id",
+                                              request_id="p9")),
+        record(DISBURSE, fd.DisburseMilestoneRequest(project_id="p-one", milestone_id="m9",
+                                                     request_id="d9")),
+        record(CAPITALISE, fd.CapitaliseFundRequest(fund_id="nope", amount=cny(10),
+                                                    request_id="x" * 80)))
+    seq("transfers_chain_ok", record(TRANSFERS, batch(
+        transfer("t-src", "fund:beta:source", "fund:beta", 1000, linked=True),
+        transfer("t-pend", "fund:beta", "project:p-three:commitment", 600, pending=True,
+                 type_=fd.IATI_TRANSACTION_TYPE_OUTGOING_COMMITMENT, linked=True,
+                 timeout_s=3600),
+        transfer("t-post", pending_id="t-pend", amount=500, post_pending_transfer=True,
+                 ledger=0, type_=0),
+        transfer("t-void", pending_id="commit:seed-4", void_pending_transfer=True, ledger=0,
+                 type_=0))))
+    seq("transfers_post_void_exact", record(TRANSFERS, batch(
+        transfer("x-post", pending_id="commit:seed-1", amount=200000, post_pending_transfer=True,
+                 ledger=0, type_=0),
+        transfer("x-void", "fund:alpha", "project:p-one:commitment", pending_id="commit:seed-2",
+                 amount=100000, void_pending_transfer=True, ledger=1, type_=0),
+        transfer("x-again", pending_id="commit:seed-1", post_pending_transfer=True, ledger=0,
+                 type_=0))))
+    seq("transfers_chain_fails_in_middle", record(TRANSFERS, batch(
+        transfer("a1", "fund:alpha:source", "fund:alpha", 10, linked=True),
+        transfer("a2", "project:p-two:commitment", "project:p-two:disbursed", 900000000,
+                 type_=fd.IATI_TRANSACTION_TYPE_DISBURSEMENT, linked=True),
+        transfer("a3", "fund:alpha:source", "fund:alpha", 20),
+        transfer("a4", "fund:alpha:source", "fund:alpha", 30, linked=True))))
+    seq("transfers_overflow", record(TRANSFERS, batch(
+        transfer("o1", "ext:limited", "fund:alpha", INT64_MAX),
+        transfer("o2", "fund:alpha:source", "fund:alpha", INT64_MAX),
+        transfer("o3", "fund:beta:source", "fund:beta", 7, pending=True, timeout_s=INT64_MAX // 10**9),
+        transfer("o4", "fund:alpha", "ext:limited", 5),
+        transfer("o5", "fund:alpha:source", "ext:ledger2", 5),
+        transfer("o6", "fund:alpha:source", "fund:alpha", 5, ledger=2))))
+    seq("transfers_malformed", record(TRANSFERS, batch(
+        transfer("bad id", "fund:alpha:source", "fund:alpha", 1),
+        transfer("x" * 65, "fund:alpha:source", "fund:alpha", 1),
+        transfer("m1", "fund:alpha:source", "fund:alpha", 1, pending=True,
+                 post_pending_transfer=True),
+        transfer("m2", "", "fund:alpha", 1),
+        transfer("m3", "fund:alpha", "fund:alpha", 1),
+        transfer("m4", "fund:alpha:source", "fund:alpha", 1, pending_id="commit:seed-1"),
+        transfer("m5", "fund:alpha:source", "fund:alpha", 1, timeout_s=5),
+        transfer("m6", "fund:alpha:source", "fund:alpha", -1),
+        transfer("m7", "fund:alpha:source", "fund:alpha", 1, ledger=0),
+        transfer("m8", "fund:alpha:source", "fund:alpha", 1, type_=99),
+        transfer("m9", "fund:alpha:source", "fund:alpha", 1, post_pending_transfer=True),
+        transfer("m10", "fund:alpha:source", "fund:alpha", 1, linked=True))))
+    seq("transfers_duplicates", record(TRANSFERS, batch(
+        transfer("dup", "fund:alpha:source", "fund:alpha", 5),
+        transfer("dup", "fund:alpha:source", "fund:alpha", 5),
+        transfer("dup", "fund:alpha:source", "fund:alpha", 6),
+        transfer("capitalise:seed-alpha", "fund:alpha:source", "fund:alpha", 1000000),
+        transfer("p-void", pending_id="commit:seed-3", void_pending_transfer=True),
+        transfer("p-post", pending_id="capitalise:seed-beta", post_pending_transfer=True))))
+
+    fund = fd.Fund(id="gamma", name="Gamma Fund", currency="CNY", description="Pilots",
+                   sponsor=fd.Sponsor(region_code="440103"),
+                   focus_areas=[fd.FOCUS_AREA_PILOT_PROJECTS, fd.FOCUS_AREA_INDUSTRY_CLOUD])
+    project = fd.Project(id="p-four", fund_id="gamma", beneficiary_code=LIVE,
+                         kind=fd.PROJECT_KIND_PLATFORM, title="Platform", budget=cny(90000),
+                         milestones=[fd.Milestone(id="m1", title="Launch", amount=cny(40000)),
+                                     fd.Milestone(id="m2", title="Adoption", amount=cny(50000))])
+    cond = project.milestones[1].condition
+    cond.indicator = "industry_cloud"
+    cond.baseline_period = "2017"
+    cond.current_period = "2019"
+    cond.rule.multiple.multiple = 1.5
+    seq("fund_project_flow",
+        record(CREATE_FUND, fd.CreateFundRequest(fund=fund, request_id="f1")),
+        record(CREATE_PROJECT, fd.CreateProjectRequest(project=project, request_id="pr1")),
+        record(CAPITALISE, fd.CapitaliseFundRequest(fund_id="gamma", amount=cny(90000),
+                                                    request_id="g1")),
+        record(COMMIT, fd.CommitToProjectRequest(project_id="p-four", amount=cny(90000),
+                                                 request_id="g2")),
+        record(POST, fd.PostCommitmentRequest(project_id="p-four", pending_transfer_id="commit:g2",
+                                              request_id="g3")),
+        record(DISBURSE, fd.DisburseMilestoneRequest(project_id="p-four", milestone_id="m2",
+                                                     request_id="g4")),
+        record(CREATE_FUND, fd.CreateFundRequest(fund=fund, request_id="f1")))
+    bad_fund = fd.Fund(id="Bad--Fund", name=" ", currency="USD",
+                       sponsor=fd.Sponsor(enterprise_code="91350100M000100Y44"),
+                       focus_areas=[fd.FOCUS_AREA_OTHER, fd.FOCUS_AREA_OTHER, 42])
+    bad_project = fd.Project(id="-p", fund_id="", beneficiary_code="123", kind=9,
+                             budget=common.Money(currency="CNY", fen=10),
+                             milestones=[fd.Milestone(id="a b", title="", amount=cny(20)),
+                                         fd.Milestone(id="a b", title="t", amount=cny(-1))])
+    bad_cond = bad_project.milestones[0].condition
+    bad_cond.indicator = "Bad-Indicator"
+    bad_cond.baseline_period = "2019"
+    bad_cond.current_period = "2018-Q1"
+    seq("fund_project_invalid",
+        record(CREATE_FUND, fd.CreateFundRequest(fund=bad_fund, request_id="f2")),
+        record(CREATE_PROJECT, fd.CreateProjectRequest(project=bad_project, request_id="pr2")),
+        record(CREATE_PROJECT, fd.CreateProjectRequest(project=fd.Project(), request_id="pr3")))
+
+
 def main():
     with tempfile.TemporaryDirectory() as out:
-        reg, ing, common, ev = compile_protos(out)
+        reg, ing, common, ev, fd = compile_protos(out)
         registry_seeds(reg, common)
         ingest_seeds(ing)
         evaluation_seeds(ev, common)
+        funds_seeds(fd, common, ev)
 
 
 if __name__ == "__main__":

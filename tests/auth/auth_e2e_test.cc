@@ -1,7 +1,8 @@
 // Authentication end to end, besides the matrix: token file reloads, rate limits with
 // their retry delay and metric, the audit trail (fields, paging, filters, who may read
-// it), methods without a policy row, the refusal to start without a token file or an
-// explicit --allow_unauthenticated, and what stays open (health) or anonymous.
+// it; funds' own trail of fund operations), methods without a policy row, the refusal to
+// start without a token file or an explicit --allow_unauthenticated, and what stays open
+// (health) or anonymous.
 
 #include <algorithm>
 #include <set>
@@ -40,6 +41,8 @@ constexpr char kPartner[] = "e2e-partner-0b37";
 constexpr char kRegulatorGz[] = "e2e-regulator-gz-e51c";
 constexpr char kRegulatorAll[] = "e2e-regulator-all-3a90";
 constexpr char kService[] = "e2e-service-7c2d";
+constexpr char kFundManager[] = "e2e-fund-manager-91e0";  // fund gd-fund, region 44
+constexpr char kFundsService[] = "e2e-funds-service-4b6a";
 
 std::vector<TokenSpec> BaseTokens() {
   return {{kAdmin, "ops", "admin"},
@@ -411,6 +414,125 @@ TEST_F(AuthE2eTest, AuditPagingReturnsEveryRecordOnceNewestFirst) {
   av1::ListAuditRecordsResponse ignored;
   EXPECT_THAT(CallAs(kAdmin, stack.registry_audit(), &AuditStub::ListAuditRecords, other, &ignored),
               GrpcInvalidField(grpc::StatusCode::INVALID_ARGUMENT, "page_token"));
+}
+
+MATCHER_P5(FundsAuditIs, principal, role, method, object, code, "") {
+  *result_listener << "record " << arg.ShortDebugString();
+  return arg.principal() == principal && arg.role() == role &&
+         arg.method() == absl::StrCat("/iplus.funds.v1.FundsService/", method) &&
+         arg.object() == object && arg.code() == code;
+}
+
+// Funds records its mutating calls, allowed and refused (for the role or the fund), in
+// its own trail on its own port; its calls to the registry (a read) leave none there.
+TEST_F(AuthE2eTest, FundsAuditsItsOperationsInItsOwnTrail) {
+  test::RedisServer::Options durable;  // funds refuses a Redis that may lose writes
+  durable.aof = true;
+  durable.appendfsync = "always";
+  test::RedisServer funds_redis(durable);
+  ASSERT_THAT(funds_redis.Start(), IsOk());
+  std::vector<TokenSpec> tokens = BaseTokens();
+  tokens.push_back({kFundManager, "gd-fund-office", "fund_manager", "44", "gd-fund"});
+  tokens.push_back({kFundsService, "funds", "service"});
+  WriteFile(token_file_, TokenFileText(tokens));
+  const std::string funds_token_file = token_file_ + "_funds";
+  WriteFile(funds_token_file, std::string(kFundsService) + "\n");
+  SecureStack::Options options = Options();
+  options.with_funds = true;
+  options.funds_token_file = funds_token_file;
+  SecureStack stack(funds_redis.port(), options);
+  ASSERT_THAT(stack.status(), IsOk());
+  ASSERT_TRUE(stack.WaitFundsServing());
+  rv1::CreateEnterpriseRequest enterprise;
+  *enterprise.mutable_enterprise() = InGuangzhou(1);
+  rv1::CreateEnterpriseResponse enterprise_created;
+  ASSERT_THAT(CallAs(kAdmin, stack.registry(), &RegistryStub::CreateEnterprise, enterprise,
+                     &enterprise_created),
+              GrpcIs(grpc::StatusCode::OK));
+
+  fv1::CreateFundRequest fund;
+  fund.mutable_fund()->set_id("gd-fund");
+  fund.mutable_fund()->set_name("Guangdong special fund for platforms");
+  fund.mutable_fund()->mutable_sponsor()->set_region_code("440000");
+  fund.mutable_fund()->add_focus_areas(fv1::FOCUS_AREA_PLATFORMS);
+  fund.mutable_fund()->set_currency("CNY");
+  fv1::CreateFundResponse fund_created;
+  EXPECT_THAT(CallAs(kAdmin, stack.funds(), &FundsStub::CreateFund, fund, &fund_created),
+              GrpcIs(grpc::StatusCode::OK));
+  auto capitalise = [&](const std::string& token, const std::string& fund_id,
+                        const std::string& request_id) {
+    fv1::CapitaliseFundRequest r;
+    r.set_fund_id(fund_id);
+    r.mutable_amount()->set_currency("CNY");
+    r.mutable_amount()->set_fen(100000);
+    r.set_request_id(request_id);
+    fv1::CapitaliseFundResponse resp;
+    return CallAs(token, stack.funds(), &FundsStub::CapitaliseFund, r, &resp);
+  };
+  EXPECT_THAT(capitalise(kFundManager, "gd-fund", "cap-1"), GrpcIs(grpc::StatusCode::OK));
+  EXPECT_THAT(capitalise(kFundManager, "other-fund", "cap-2"),
+              GrpcIs(grpc::StatusCode::PERMISSION_DENIED));
+  EXPECT_THAT(capitalise(kViewer, "gd-fund", "cap-3"), GrpcIs(grpc::StatusCode::PERMISSION_DENIED));
+  // The beneficiary is checked with the registry under funds' own service token.
+  fv1::CreateProjectRequest project;
+  fv1::Project* p = project.mutable_project();
+  p->set_id("pilot-1");
+  p->set_fund_id("gd-fund");
+  p->set_beneficiary_code(InGuangzhou(1).code());
+  p->set_kind(fv1::PROJECT_KIND_PILOT_PROJECT);
+  p->set_title("Networked collaboration pilot");
+  p->mutable_budget()->set_currency("CNY");
+  p->mutable_budget()->set_fen(10000);
+  fv1::Milestone* m = p->add_milestones();
+  m->set_id("m1");
+  m->set_title("Stage 1");
+  m->mutable_amount()->set_currency("CNY");
+  m->mutable_amount()->set_fen(10000);
+  fv1::CreateProjectResponse project_created;
+  EXPECT_THAT(
+      CallAs(kFundManager, stack.funds(), &FundsStub::CreateProject, project, &project_created),
+      GrpcIs(grpc::StatusCode::OK));
+  // Reads are not audited.
+  fv1::GetFundRequest get;
+  get.set_id("gd-fund");
+  fv1::GetFundResponse got;
+  EXPECT_THAT(CallAs(kViewer, stack.funds(), &FundsStub::GetFund, get, &got),
+              GrpcIs(grpc::StatusCode::OK));
+
+  std::vector<av1::AuditRecord> records;
+  const absl::Time deadline = absl::Now() + absl::Seconds(5);
+  while (absl::Now() < deadline) {
+    records = AllRecords(stack.funds_audit(), {});
+    if (records.size() >= 5) break;
+    absl::SleepFor(absl::Milliseconds(20));
+  }
+  EXPECT_THAT(records, ::testing::UnorderedElementsAre(
+                           FundsAuditIs("ops", "admin", "CreateFund", "gd-fund", google::rpc::OK),
+                           FundsAuditIs("gd-fund-office", "fund_manager", "CapitaliseFund",
+                                        "gd-fund", google::rpc::OK),
+                           FundsAuditIs("gd-fund-office", "fund_manager", "CapitaliseFund",
+                                        "other-fund", google::rpc::PERMISSION_DENIED),
+                           FundsAuditIs("analyst", "viewer", "CapitaliseFund", "gd-fund",
+                                        google::rpc::PERMISSION_DENIED),
+                           FundsAuditIs("gd-fund-office", "fund_manager", "CreateProject",
+                                        "pilot-1", google::rpc::OK)));
+  // The registry's trail holds its own create only.
+  const std::vector<av1::AuditRecord> registry_records = AllRecords(stack.registry_audit(), {});
+  ASSERT_EQ(registry_records.size(), 1u);
+  EXPECT_EQ(registry_records[0].method(), "/iplus.registry.v1.RegistryService/CreateEnterprise");
+
+  // Who may read it: admin and regulators covering the instance.
+  av1::ListAuditRecordsRequest list;
+  av1::ListAuditRecordsResponse listed;
+  for (const char* token : {kViewer, kFundManager, kFundsService, kRegulatorGz}) {
+    EXPECT_THAT(CallAs(token, stack.funds_audit(), &AuditStub::ListAuditRecords, list, &listed),
+                GrpcIs(grpc::StatusCode::PERMISSION_DENIED))
+        << token;
+  }
+  EXPECT_THAT(
+      CallAs(kRegulatorAll, stack.funds_audit(), &AuditStub::ListAuditRecords, list, &listed),
+      GrpcIs(grpc::StatusCode::OK));
+  std::remove(funds_token_file.c_str());
 }
 
 TEST_F(AuthE2eTest, MethodsWithoutARowAreRefused) {

@@ -1,15 +1,21 @@
-// The authorization matrix end to end: every RPC the registry, ingestion and evaluation
-// serve (the audit service on all three ports included) × every role × a principal
+// The authorization matrix end to end: every RPC the registry, ingestion, evaluation and
+// funds serve (the audit service on all four ports included) × every role × a principal
 // limited to Guangzhou (4401) asking about something inside or outside it, and a
 // principal with every region — through gRPC against the real services of a Guangdong
-// (44) instance. Without a
-// token or with an unknown one every RPC is UNAUTHENTICATED.
+// (44) instance, funds on a Redis that keeps writes on disk. Both fund managers' tokens
+// name one fund, Guangzhou's: for the funds RPCs "inside" is that fund (sponsored by
+// Guangzhou, its projects' beneficiary in Guangzhou) and "outside" another fund
+// (sponsored by Shenzhen, its beneficiary in Shenzhen). Without a token or with an
+// unknown one every RPC is UNAUTHENTICATED.
 //
-// The roles each RPC allows are written out here again, independently of the table in
-// common/auth/policy.cc, so that an accidental change of either fails the test. The list
-// of RPCs is checked against the services' descriptors: a served RPC without a case
-// fails.
+// The roles each RPC allows and how it is scoped are written out here again from the
+// policy rows' text, independently of the table in common/auth/policy.cc, so that an
+// accidental change of either fails the test. The list of RPCs is checked against the
+// services' descriptors, per port: a served RPC without a case fails. Further tests
+// take the funds' scoping apart: fund managers' lists and other funds, region sponsors,
+// a project created again, and a request id sent again by another caller.
 
+#include <atomic>
 #include <functional>
 #include <map>
 #include <set>
@@ -33,6 +39,7 @@ namespace {
 using auth::Role;
 using ::iplus::ingest::e2e::Number;
 using ::iplus::registry::e2e::Manufacturer;
+namespace cv1 = ::iplus::common::v1;
 
 // Inside Guangzhou (registered in 440103, code of 440100) and outside it (Shenzhen).
 std::string InsideCode(int n) {
@@ -58,10 +65,13 @@ rv1::Enterprise Outside(int n) {
 constexpr int kMain = 1, kOther = 2, kArchive = 3, kCreate = 4;
 
 enum class Scoping {
-  kNone,      // the caller's regions do not matter
-  kScoped,    // outside the caller's regions: PERMISSION_DENIED
-  kInstance,  // reads the whole instance: needs regions covering 44
-  kItems,     // a batch: items outside are refused one by one, the call succeeds
+  kNone,           // the caller's regions do not matter
+  kScoped,         // outside the caller's regions: PERMISSION_DENIED
+  kInstance,       // reads the whole instance: needs regions covering 44
+  kItems,          // a batch: items outside are refused one by one, the call succeeds
+  kFund,           // another fund than the token's: PERMISSION_DENIED for fund managers only
+  kFundAndRegion,  // as kFund, and a fund sponsored (or a beneficiary) outside the
+                   // caller's regions is PERMISSION_DENIED for everyone
 };
 
 struct Outcome {
@@ -77,7 +87,16 @@ struct Case {
   std::set<Role> roles;
   Scoping scoping;
   Invoke invoke;
+  std::string server = "";  // the service whose port is called; empty: the method's own
 };
+
+// "registry", "ingest", "evaluation" or "funds": the port a case calls.
+std::string ServerOf(const Case& c) {
+  if (!c.server.empty()) return c.server;
+  // "/iplus.<server>.v1.<Service>/<Method>"
+  const size_t begin = c.method.find('.') + 1;
+  return c.method.substr(begin, c.method.find('.', begin) - begin);
+}
 
 const std::set<Role> kEveryone = {Role::kAdmin,   Role::kRegulator, Role::kFundManager,
                                   Role::kPartner, Role::kViewer,    Role::kService};
@@ -88,6 +107,13 @@ std::string Reg(const char* m) { return absl::StrCat("/iplus.registry.v1.Registr
 std::string Ing(const char* m) { return absl::StrCat("/iplus.ingest.v1.IngestService/", m); }
 std::string Eva(const char* m) {
   return absl::StrCat("/iplus.evaluation.v1.EvaluationService/", m);
+}
+std::string Fun(const char* m) { return absl::StrCat("/iplus.funds.v1.FundsService/", m); }
+
+// The token of a principal of `role`, limited to Guangzhou or with every region. Fund
+// managers' tokens also name one fund, kFundIn.
+std::string MatrixToken(Role role, bool limited) {
+  return absl::StrCat("tok-", auth::RoleName(role), limited ? "-gz-7f3a" : "-all-91bd");
 }
 
 // Targets the evaluation cases name (created by the suite's set-up).
@@ -105,6 +131,88 @@ ev1::Target MatrixTarget(const std::string& id) {
   t.set_baseline_period("2015");
   t.set_deadline_period("2018");
   return t;
+}
+
+// Funds and projects the funds cases name (created by the suite's set-up). Inside: the
+// fund of both fund managers' tokens, sponsored by Guangzhou, and its project for a
+// Guangzhou beneficiary; outside: a fund sponsored by Shenzhen and its project for a
+// Shenzhen beneficiary.
+constexpr char kFundIn[] = "gz-fund";
+constexpr char kFundOut[] = "sz-fund";
+constexpr char kProjectIn[] = "gz-project";
+constexpr char kProjectOut[] = "sz-project";
+// Further fixtures of the scoping tests: another fund sponsored by Guangzhou, and a
+// project of the inside fund for a Shenzhen beneficiary.
+constexpr char kFundIn2[] = "gz-fund-2";
+constexpr char kProjectMixed[] = "gz-fund-sz-beneficiary";
+// Milestones: "big" (disbursed by the set-up, for the claw-backs) and m1..m90 of 1 fen,
+// one for each disbursement the cases make.
+constexpr int kSmallMilestones = 90;
+
+// A name not used before in this process: "<what>-<n>".
+std::string Fresh(const char* what) {
+  static std::atomic<int> n{0};
+  return absl::StrCat(what, "-", ++n);
+}
+
+cv1::Money Fen(int64_t fen) {
+  cv1::Money m;
+  m.set_currency("CNY");
+  m.set_fen(fen);
+  return m;
+}
+
+fv1::Fund MatrixFund(const std::string& id, const std::string& sponsor_region) {
+  fv1::Fund f;
+  f.set_id(id);
+  f.set_name("Special fund for industrial internet platforms");
+  f.mutable_sponsor()->set_region_code(sponsor_region);
+  f.add_focus_areas(fv1::FOCUS_AREA_PLATFORMS);
+  f.set_currency("CNY");
+  return f;
+}
+
+fv1::Project MatrixProject(const std::string& id, const std::string& fund,
+                           const std::string& beneficiary) {
+  fv1::Project p;
+  p.set_id(id);
+  p.set_fund_id(fund);
+  p.set_beneficiary_code(beneficiary);
+  p.set_kind(fv1::PROJECT_KIND_PLATFORM);
+  p.set_title("Networked collaboration platform");
+  *p.mutable_budget() = Fen(1'000'000);
+  auto* big = p.add_milestones();
+  big->set_id("big");
+  big->set_title("First stage");
+  *big->mutable_amount() = Fen(500);
+  for (int i = 1; i <= kSmallMilestones; ++i) {
+    auto* m = p.add_milestones();
+    m->set_id(absl::StrCat("m", i));
+    m->set_title(absl::StrCat("Stage ", i));
+    *m->mutable_amount() = Fen(1);
+  }
+  return p;
+}
+
+// A pending commitment of 1 fen on the project, made by the admin for a case that
+// resolves it; a setup failure comes back as INTERNAL, which no expectation accepts.
+absl::StatusOr<std::string> PendingCommitment(SecureStack& s, const std::string& project) {
+  fv1::CommitToProjectRequest r;
+  r.set_project_id(project);
+  *r.mutable_amount() = Fen(1);
+  r.set_request_id(Fresh("setup-commit"));
+  fv1::CommitToProjectResponse resp;
+  grpc::Status st =
+      CallAs(MatrixToken(Role::kAdmin, false), s.funds(), &FundsStub::CommitToProject, r, &resp);
+  if (!st.ok() || resp.transfers_size() != 1) {
+    return absl::InternalError(
+        absl::StrCat("setup: commitment on ", project, ": ", st.error_message()));
+  }
+  return resp.transfers(0).id();
+}
+
+Outcome SetupFailed(const absl::Status& s) {
+  return Plain(grpc::Status(grpc::StatusCode::INTERNAL, std::string(s.message())));
 }
 
 std::vector<Case> Cases() {
@@ -472,20 +580,226 @@ std::vector<Case> Cases() {
                      CallAs(t, s.evaluation(), &EvaluationStub::CheckEnterprise, r, &resp));
                }});
 
+  // ----- funds
+  auto fund = [](bool inside) { return std::string(inside ? kFundIn : kFundOut); };
+  auto project = [](bool inside) { return std::string(inside ? kProjectIn : kProjectOut); };
+  const std::set<Role> kFundRoles = {Role::kAdmin, Role::kFundManager};
+  const std::set<Role> kFundReaders = {Role::kAdmin, Role::kRegulator, Role::kFundManager,
+                                       Role::kViewer};
+  const std::set<Role> kLedgerReaders = {Role::kAdmin, Role::kRegulator};
+  // "a fund manager only for the funds in its token; a region sponsor in the caller's
+  // regions". The stored fund again (created=false) inside and outside.
+  c.push_back({Fun("CreateFund"), kFundRoles, Scoping::kFundAndRegion,
+               [=](SecureStack& s, const std::string& t, bool in) {
+                 fv1::CreateFundRequest r;
+                 *r.mutable_fund() = MatrixFund(fund(in), in ? "440100" : "440300");
+                 r.set_request_id(Fresh("rid"));
+                 fv1::CreateFundResponse resp;
+                 return Plain(CallAs(t, s.funds(), &FundsStub::CreateFund, r, &resp));
+               }});
+  c.push_back({Fun("GetFund"), kFundReaders, Scoping::kFund,
+               [=](SecureStack& s, const std::string& t, bool in) {
+                 fv1::GetFundRequest r;
+                 r.set_id(fund(in));
+                 fv1::GetFundResponse resp;
+                 return Plain(CallAs(t, s.funds(), &FundsStub::GetFund, r, &resp));
+               }});
+  // "a fund manager sees only the funds in its token": narrowed, never refused.
+  c.push_back({Fun("ListFunds"), kFundReaders, Scoping::kNone,
+               [](SecureStack& s, const std::string& t, bool) {
+                 fv1::ListFundsRequest r;
+                 fv1::ListFundsResponse resp;
+                 return Plain(CallAs(t, s.funds(), &FundsStub::ListFunds, r, &resp));
+               }});
+  // "the project's fund as for CreateFund; the beneficiary as GetEnterprise": a new
+  // project each time, in the inside fund for a Guangzhou beneficiary or in the outside
+  // fund for a Shenzhen one.
+  c.push_back({Fun("CreateProject"), kFundRoles, Scoping::kFundAndRegion,
+               [=](SecureStack& s, const std::string& t, bool in) {
+                 fv1::CreateProjectRequest r;
+                 *r.mutable_project() =
+                     MatrixProject(Fresh(in ? "new-gz" : "new-sz"), fund(in), code(in, kMain));
+                 r.set_request_id(Fresh("rid"));
+                 fv1::CreateProjectResponse resp;
+                 return Plain(CallAs(t, s.funds(), &FundsStub::CreateProject, r, &resp));
+               }});
+  c.push_back({Fun("GetProject"), kFundReaders, Scoping::kFund,
+               [=](SecureStack& s, const std::string& t, bool in) {
+                 fv1::GetProjectRequest r;
+                 r.set_id(project(in));
+                 fv1::GetProjectResponse resp;
+                 return Plain(CallAs(t, s.funds(), &FundsStub::GetProject, r, &resp));
+               }});
+  // "a fund manager: `fund_id` required and among its funds".
+  c.push_back({Fun("ListProjects"), kFundReaders, Scoping::kFund,
+               [=](SecureStack& s, const std::string& t, bool in) {
+                 fv1::ListProjectsRequest r;
+                 r.set_fund_id(fund(in));
+                 fv1::ListProjectsResponse resp;
+                 return Plain(CallAs(t, s.funds(), &FundsStub::ListProjects, r, &resp));
+               }});
+  c.push_back({Fun("CapitaliseFund"), kFundRoles, Scoping::kFund,
+               [=](SecureStack& s, const std::string& t, bool in) {
+                 fv1::CapitaliseFundRequest r;
+                 r.set_fund_id(fund(in));
+                 *r.mutable_amount() = Fen(100);
+                 r.set_request_id(Fresh("rid"));
+                 fv1::CapitaliseFundResponse resp;
+                 return Plain(CallAs(t, s.funds(), &FundsStub::CapitaliseFund, r, &resp));
+               }});
+  c.push_back({Fun("CommitToProject"), kFundRoles, Scoping::kFund,
+               [=](SecureStack& s, const std::string& t, bool in) {
+                 fv1::CommitToProjectRequest r;
+                 r.set_project_id(project(in));
+                 *r.mutable_amount() = Fen(1);
+                 r.set_request_id(Fresh("rid"));
+                 fv1::CommitToProjectResponse resp;
+                 return Plain(CallAs(t, s.funds(), &FundsStub::CommitToProject, r, &resp));
+               }});
+  c.push_back({Fun("PostCommitment"), kFundRoles, Scoping::kFund,
+               [=](SecureStack& s, const std::string& t, bool in) {
+                 auto pending = PendingCommitment(s, project(in));
+                 if (!pending.ok()) return SetupFailed(pending.status());
+                 fv1::PostCommitmentRequest r;
+                 r.set_project_id(project(in));
+                 r.set_pending_transfer_id(*pending);
+                 r.set_request_id(Fresh("rid"));
+                 fv1::PostCommitmentResponse resp;
+                 return Plain(CallAs(t, s.funds(), &FundsStub::PostCommitment, r, &resp));
+               }});
+  c.push_back({Fun("VoidCommitment"), kFundRoles, Scoping::kFund,
+               [=](SecureStack& s, const std::string& t, bool in) {
+                 auto pending = PendingCommitment(s, project(in));
+                 if (!pending.ok()) return SetupFailed(pending.status());
+                 fv1::VoidCommitmentRequest r;
+                 r.set_project_id(project(in));
+                 r.set_pending_transfer_id(*pending);
+                 r.set_reason("plan changed");
+                 r.set_request_id(Fresh("rid"));
+                 fv1::VoidCommitmentResponse resp;
+                 return Plain(CallAs(t, s.funds(), &FundsStub::VoidCommitment, r, &resp));
+               }});
+  c.push_back({Fun("DisburseMilestone"), kFundRoles, Scoping::kFund,
+               [=](SecureStack& s, const std::string& t, bool in) {
+                 // The next milestone not paid yet, so that an allowed call pays it.
+                 static std::atomic<int> next[2] = {0, 0};
+                 const int n = ++next[in ? 0 : 1];
+                 if (n > kSmallMilestones) {
+                   return SetupFailed(absl::InternalError("setup: out of milestones"));
+                 }
+                 fv1::DisburseMilestoneRequest r;
+                 r.set_project_id(project(in));
+                 r.set_milestone_id(absl::StrCat("m", n));
+                 r.set_request_id(Fresh("rid"));
+                 fv1::DisburseMilestoneResponse resp;
+                 return Plain(CallAs(t, s.funds(), &FundsStub::DisburseMilestone, r, &resp));
+               }});
+  c.push_back({Fun("ReleaseCommitment"), kFundRoles, Scoping::kFund,
+               [=](SecureStack& s, const std::string& t, bool in) {
+                 fv1::ReleaseCommitmentRequest r;
+                 r.set_project_id(project(in));
+                 *r.mutable_amount() = Fen(1);
+                 r.set_reason("unused");
+                 r.set_request_id(Fresh("rid"));
+                 fv1::ReleaseCommitmentResponse resp;
+                 return Plain(CallAs(t, s.funds(), &FundsStub::ReleaseCommitment, r, &resp));
+               }});
+  c.push_back({Fun("ClawBack"), kFundRoles, Scoping::kFund,
+               [=](SecureStack& s, const std::string& t, bool in) {
+                 fv1::ClawBackRequest r;
+                 r.set_project_id(project(in));
+                 *r.mutable_amount() = Fen(1);
+                 r.set_reason("audit finding");
+                 r.set_request_id(Fresh("rid"));
+                 fv1::ClawBackResponse resp;
+                 return Plain(CallAs(t, s.funds(), &FundsStub::ClawBack, r, &resp));
+               }});
+  c.push_back({Fun("CreateTransfers"),
+               {Role::kAdmin},
+               Scoping::kNone,
+               [](SecureStack& s, const std::string& t, bool) {
+                 fv1::CreateTransfersRequest r;
+                 fv1::Transfer* x = r.add_transfers();
+                 x->set_id(Fresh("matrix-transfer"));
+                 x->set_debit_account_id(absl::StrCat("fund:", kFundIn, ":source"));
+                 x->set_credit_account_id(absl::StrCat("fund:", kFundIn));
+                 x->set_amount(1);
+                 x->set_ledger(1);
+                 x->set_type(fv1::IATI_TRANSACTION_TYPE_INCOMING_FUNDS);
+                 fv1::CreateTransfersResponse resp;
+                 return Plain(CallAs(t, s.funds(), &FundsStub::CreateTransfers, r, &resp));
+               }});
+  c.push_back({Fun("LookupAccounts"), kLedgerReaders, Scoping::kNone,
+               [](SecureStack& s, const std::string& t, bool) {
+                 fv1::LookupAccountsRequest r;
+                 r.add_ids(absl::StrCat("fund:", kFundIn));
+                 fv1::LookupAccountsResponse resp;
+                 return Plain(CallAs(t, s.funds(), &FundsStub::LookupAccounts, r, &resp));
+               }});
+  c.push_back({Fun("LookupTransfers"), kLedgerReaders, Scoping::kNone,
+               [](SecureStack& s, const std::string& t, bool) {
+                 fv1::LookupTransfersRequest r;
+                 r.add_ids("capitalise:setup-capital-gz-fund");
+                 fv1::LookupTransfersResponse resp;
+                 return Plain(CallAs(t, s.funds(), &FundsStub::LookupTransfers, r, &resp));
+               }});
+  c.push_back({Fun("ListAccountTransfers"), kLedgerReaders, Scoping::kNone,
+               [](SecureStack& s, const std::string& t, bool) {
+                 fv1::ListAccountTransfersRequest r;
+                 r.set_account_id(absl::StrCat("fund:", kFundIn));
+                 r.set_page_size(5);
+                 fv1::ListAccountTransfersResponse resp;
+                 return Plain(CallAs(t, s.funds(), &FundsStub::ListAccountTransfers, r, &resp));
+               }});
+  c.push_back({Fun("GetFundStatement"),
+               {Role::kAdmin, Role::kRegulator, Role::kFundManager},
+               Scoping::kFund,
+               [=](SecureStack& s, const std::string& t, bool in) {
+                 fv1::GetFundStatementRequest r;
+                 r.set_fund_id(fund(in));
+                 fv1::GetFundStatementResponse resp;
+                 return Plain(CallAs(t, s.funds(), &FundsStub::GetFundStatement, r, &resp));
+               }});
+  c.push_back({Fun("GetProjectStatement"),
+               {Role::kAdmin, Role::kRegulator, Role::kFundManager},
+               Scoping::kFund,
+               [=](SecureStack& s, const std::string& t, bool in) {
+                 fv1::GetProjectStatementRequest r;
+                 r.set_project_id(project(in));
+                 fv1::GetProjectStatementResponse resp;
+                 return Plain(CallAs(t, s.funds(), &FundsStub::GetProjectStatement, r, &resp));
+               }});
+  c.push_back({Fun("ListJournal"), kLedgerReaders, Scoping::kNone,
+               [](SecureStack& s, const std::string& t, bool) {
+                 fv1::ListJournalRequest r;
+                 r.set_page_size(5);
+                 fv1::ListJournalResponse resp;
+                 return Plain(CallAs(t, s.funds(), &FundsStub::ListJournal, r, &resp));
+               }});
+  c.push_back({Fun("VerifyJournal"), kLedgerReaders, Scoping::kNone,
+               [](SecureStack& s, const std::string& t, bool) {
+                 fv1::VerifyJournalRequest r;
+                 fv1::VerifyJournalResponse resp;
+                 return Plain(CallAs(t, s.funds(), &FundsStub::VerifyJournal, r, &resp));
+               }});
+
   // ----- the audit service, on every port
-  for (int port : {0, 1, 2}) {
+  for (const char* server : {"registry", "ingest", "evaluation", "funds"}) {
+    const std::string name = server;
     c.push_back({"/iplus.audit.v1.AuditService/ListAuditRecords",
                  {Role::kAdmin, Role::kRegulator},
                  Scoping::kInstance,
-                 [port](SecureStack& s, const std::string& t, bool) {
+                 [name](SecureStack& s, const std::string& t, bool) {
                    av1::ListAuditRecordsRequest r;
                    r.set_page_size(5);
                    av1::ListAuditRecordsResponse resp;
-                   AuditStub& stub = port == 0   ? s.registry_audit()
-                                     : port == 1 ? s.ingest_audit()
-                                                 : s.evaluation_audit();
+                   AuditStub& stub = name == "registry"     ? s.registry_audit()
+                                     : name == "ingest"     ? s.ingest_audit()
+                                     : name == "evaluation" ? s.evaluation_audit()
+                                                            : s.funds_audit();
                    return Plain(CallAs(t, stub, &AuditStub::ListAuditRecords, r, &resp));
-                 }});
+                 },
+                 name});
   }
   return c;
 }
@@ -518,29 +832,40 @@ std::string Describe(const grpc::Status& s) {
 class AuthMatrixTest : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
-    redis_ = new test::RedisServer();
+    // Funds requires a Redis that keeps every write on disk; the others share it.
+    test::RedisServer::Options durable;
+    durable.aof = true;
+    durable.appendfsync = "always";
+    redis_ = new test::RedisServer(durable);
     ASSERT_THAT(redis_->Start(), test::IsOk());
     std::vector<TokenSpec> tokens;
     for (Role role : auth::AllRoles()) {
       const std::string name = auth::RoleName(role);
-      const std::string funds = role == Role::kFundManager ? "*" : "";
+      const std::string funds = role == Role::kFundManager ? kFundIn : "";
       tokens.push_back({absl::StrCat("tok-", name, "-gz-7f3a"), name + "-gz", name, "4401", funds});
       tokens.push_back({absl::StrCat("tok-", name, "-all-91bd"), name + "-all", name, "*", funds});
     }
     tokens.push_back({kServiceToken, "ingest", "service", "*"});
     tokens.push_back({kEvaluationToken, "evaluation", "service", "*"});
+    tokens.push_back({kFundsToken, "funds", "service", "*"});
+    tokens.push_back({kAnyFundGz, "fund_manager-anyfund-gz", "fund_manager", "4401", "*"});
+    tokens.push_back({kAnyFundAll, "fund_manager-anyfund-all", "fund_manager", "*", "*"});
     const std::string token_file = TempPath("matrix_tokens");
     WriteFile(token_file, TokenFileText(tokens));
     const std::string service_token_file = TempPath("matrix_service_token");
     WriteFile(service_token_file, std::string(kServiceToken) + "\n");
     const std::string evaluation_token_file = TempPath("matrix_evaluation_token");
     WriteFile(evaluation_token_file, std::string(kEvaluationToken) + "\n");
+    const std::string funds_token_file = TempPath("matrix_funds_token");
+    WriteFile(funds_token_file, std::string(kFundsToken) + "\n");
 
     SecureStack::Options options;
     options.token_file = token_file;
     options.service_token_file = service_token_file;
     options.with_evaluation = true;
     options.evaluation_token_file = evaluation_token_file;
+    options.with_funds = true;
+    options.funds_token_file = funds_token_file;
     // The matrix makes many calls per principal; rate limits have their own test.
     options.rate_limits = auth::RateLimits{};
     stack_ = new SecureStack(redis_->port(), options);
@@ -569,6 +894,57 @@ class AuthMatrixTest : public ::testing::Test {
                          &EvaluationStub::CreateTarget, target, &made),
                   ::iplus::registry::e2e::GrpcIs(grpc::StatusCode::OK));
     }
+
+    // Funds: the funds and projects the cases name, capital, and for each project a
+    // posted commitment of which milestone "big" is paid.
+    ASSERT_TRUE(stack_->WaitFundsServing());
+    const std::string admin = Token(Role::kAdmin, false);
+    auto ok = ::iplus::registry::e2e::GrpcIs(grpc::StatusCode::OK);
+    for (const auto& [id, region] : std::vector<std::pair<std::string, std::string>>{
+             {kFundIn, "440100"}, {kFundOut, "440300"}, {kFundIn2, "440100"}}) {
+      fv1::CreateFundRequest r;
+      *r.mutable_fund() = MatrixFund(id, region);
+      fv1::CreateFundResponse resp;
+      ASSERT_THAT(CallAs(admin, stack_->funds(), &FundsStub::CreateFund, r, &resp), ok) << id;
+      fv1::CapitaliseFundRequest cap;
+      cap.set_fund_id(id);
+      *cap.mutable_amount() = Fen(10'000'000);
+      cap.set_request_id(absl::StrCat("setup-capital-", id));
+      fv1::CapitaliseFundResponse capped;
+      ASSERT_THAT(CallAs(admin, stack_->funds(), &FundsStub::CapitaliseFund, cap, &capped), ok);
+    }
+    for (const fv1::Project& p : {MatrixProject(kProjectIn, kFundIn, InsideCode(kMain)),
+                                  MatrixProject(kProjectOut, kFundOut, OutsideCode(kMain)),
+                                  MatrixProject(kProjectMixed, kFundIn, OutsideCode(kMain))}) {
+      fv1::CreateProjectRequest r;
+      *r.mutable_project() = p;
+      fv1::CreateProjectResponse resp;
+      ASSERT_THAT(CallAs(admin, stack_->funds(), &FundsStub::CreateProject, r, &resp), ok)
+          << p.id();
+    }
+    for (const char* project : {kProjectIn, kProjectOut}) {
+      fv1::CommitToProjectRequest commit;
+      commit.set_project_id(project);
+      *commit.mutable_amount() = Fen(100'000);
+      commit.set_request_id(absl::StrCat("setup-commit-", project));
+      fv1::CommitToProjectResponse committed;
+      ASSERT_THAT(CallAs(admin, stack_->funds(), &FundsStub::CommitToProject, commit, &committed),
+                  ok);
+      ASSERT_EQ(committed.transfers_size(), 1);
+      fv1::PostCommitmentRequest post;
+      post.set_project_id(project);
+      post.set_pending_transfer_id(committed.transfers(0).id());
+      post.set_request_id(absl::StrCat("setup-post-", project));
+      fv1::PostCommitmentResponse posted;
+      ASSERT_THAT(CallAs(admin, stack_->funds(), &FundsStub::PostCommitment, post, &posted), ok);
+      fv1::DisburseMilestoneRequest disburse;
+      disburse.set_project_id(project);
+      disburse.set_milestone_id("big");
+      disburse.set_request_id(absl::StrCat("setup-disburse-", project));
+      fv1::DisburseMilestoneResponse disbursed;
+      ASSERT_THAT(
+          CallAs(admin, stack_->funds(), &FundsStub::DisburseMilestone, disburse, &disbursed), ok);
+    }
   }
 
   static void TearDownTestSuite() {
@@ -576,12 +952,15 @@ class AuthMatrixTest : public ::testing::Test {
     delete redis_;
   }
 
-  static std::string Token(Role role, bool limited) {
-    return absl::StrCat("tok-", auth::RoleName(role), limited ? "-gz-7f3a" : "-all-91bd");
-  }
+  static std::string Token(Role role, bool limited) { return MatrixToken(role, limited); }
+
+  // Fund managers of every fund (the matrix's name one): limited to Guangzhou or not.
+  static constexpr char kAnyFundGz[] = "tok-fund_manager-anyfund-gz-5e21";
+  static constexpr char kAnyFundAll[] = "tok-fund_manager-anyfund-all-8c44";
 
   static constexpr char kServiceToken[] = "tok-ingest-service-55c0";
   static constexpr char kEvaluationToken[] = "tok-evaluation-service-0d2e";
+  static constexpr char kFundsToken[] = "tok-funds-service-b41f";
   static test::RedisServer* redis_;
   static SecureStack* stack_;
 };
@@ -590,18 +969,32 @@ test::RedisServer* AuthMatrixTest::redis_ = nullptr;
 SecureStack* AuthMatrixTest::stack_ = nullptr;
 
 TEST_F(AuthMatrixTest, EveryServedRpcHasACase) {
-  std::set<std::string> covered;
-  for (const Case& c : Cases()) covered.insert(c.method);
-  for (const char* service :
-       {"iplus.registry.v1.RegistryService", "iplus.ingest.v1.IngestService",
-        "iplus.evaluation.v1.EvaluationService", "iplus.audit.v1.AuditService"}) {
-    const auto* d = google::protobuf::DescriptorPool::generated_pool()->FindServiceByName(service);
-    ASSERT_NE(d, nullptr) << service;
-    for (int i = 0; i < d->method_count(); ++i) {
-      const std::string m = absl::StrCat("/", service, "/", d->method(i)->name());
-      EXPECT_TRUE(covered.count(m)) << m << " is served but has no case in the matrix";
+  std::set<std::pair<std::string, std::string>> covered;  // (server, method)
+  for (const Case& c : Cases()) {
+    EXPECT_TRUE(covered.insert({ServerOf(c), c.method}).second)
+        << c.method << " on " << ServerOf(c) << " has two cases";
+  }
+  const std::map<std::string, std::vector<std::string>> served = {
+      {"registry", {"iplus.registry.v1.RegistryService", "iplus.audit.v1.AuditService"}},
+      {"ingest", {"iplus.ingest.v1.IngestService", "iplus.audit.v1.AuditService"}},
+      {"evaluation", {"iplus.evaluation.v1.EvaluationService", "iplus.audit.v1.AuditService"}},
+      {"funds", {"iplus.funds.v1.FundsService", "iplus.audit.v1.AuditService"}}};
+  size_t methods = 0;
+  for (const auto& [server, services] : served) {
+    for (const std::string& service : services) {
+      const auto* d =
+          google::protobuf::DescriptorPool::generated_pool()->FindServiceByName(service);
+      ASSERT_NE(d, nullptr) << service;
+      for (int i = 0; i < d->method_count(); ++i) {
+        const std::string m = absl::StrCat("/", service, "/", d->method(i)->name());
+        ++methods;
+        EXPECT_TRUE(covered.count({server, m}))
+            << m << " is served by " << server << " but has no case in the matrix";
+      }
     }
   }
+  // And no case for something not served.
+  EXPECT_EQ(covered.size(), methods);
 }
 
 TEST_F(AuthMatrixTest, NoTokenOrAnUnknownTokenIsUnauthenticated) {
@@ -632,9 +1025,15 @@ TEST_F(AuthMatrixTest, RolesAndRegions) {
                 << where << ": " << Describe(o.status);
             continue;
           }
-          const bool refused_by_region = limited && ((c.scoping == Scoping::kScoped && !inside) ||
-                                                     c.scoping == Scoping::kInstance);
-          if (refused_by_region) {
+          const bool fund_scoped =
+              c.scoping == Scoping::kFund || c.scoping == Scoping::kFundAndRegion;
+          const bool region_scoped =
+              c.scoping == Scoping::kScoped || c.scoping == Scoping::kFundAndRegion;
+          // Both fund managers' tokens name the inside fund only.
+          const bool refused_by_fund = role == Role::kFundManager && fund_scoped && !inside;
+          const bool refused_by_region =
+              limited && ((region_scoped && !inside) || c.scoping == Scoping::kInstance);
+          if (refused_by_fund || refused_by_region) {
             EXPECT_EQ(o.status.error_code(), grpc::StatusCode::PERMISSION_DENIED)
                 << where << ": " << Describe(o.status);
             continue;
@@ -649,7 +1048,8 @@ TEST_F(AuthMatrixTest, RolesAndRegions) {
       }
     }
   }
-  EXPECT_GT(checked, 38 * 6 * 4 - 1);
+  // 13 registry, 12 ingestion, 10 evaluation and 21 funds RPCs, audit on 4 ports.
+  EXPECT_EQ(checked, 60 * 6 * 4);
 }
 
 // A caller limited to some regions gets lists narrowed to them when it names no region;
@@ -769,6 +1169,191 @@ TEST_F(AuthMatrixTest, EvaluationNarrowingAndUnknownCodes) {
   EXPECT_EQ(CallAs(fm, stack_->evaluation(), &EvaluationStub::CheckEnterprise, check, &checked)
                 .error_code(),
             grpc::StatusCode::INVALID_ARGUMENT);
+}
+
+// Fund managers: lists narrowed to the funds of their token, another fund refused even
+// when it is sponsored inside their regions (and nothing moves), an unknown fund refused
+// like a known one; a fund manager of every fund is kept to its regions for a region
+// sponsor only.
+TEST_F(AuthMatrixTest, FundManagersAreKeptToTheFundsOfTheirToken) {
+  const std::string admin = Token(Role::kAdmin, false);
+  const auto list_funds = [&](const std::string& token) {
+    fv1::ListFundsResponse resp;
+    EXPECT_TRUE(
+        CallAs(token, stack_->funds(), &FundsStub::ListFunds, fv1::ListFundsRequest(), &resp).ok())
+        << token;
+    std::set<std::string> ids;
+    for (const auto& f : resp.funds()) ids.insert(f.id());
+    return ids;
+  };
+  const std::set<std::string> only_in = {kFundIn};
+  EXPECT_EQ(list_funds(Token(Role::kFundManager, true)), only_in);
+  EXPECT_EQ(list_funds(Token(Role::kFundManager, false)), only_in);
+  for (const std::string& token : {std::string(kAnyFundAll), std::string(kAnyFundGz),
+                                   Token(Role::kViewer, true), Token(Role::kRegulator, true)}) {
+    const std::set<std::string> ids = list_funds(token);
+    for (const char* id : {kFundIn, kFundOut, kFundIn2}) EXPECT_TRUE(ids.count(id)) << id;
+  }
+
+  // ListProjects: a fund manager names one of its funds; the others need not.
+  fv1::ListProjectsRequest all_projects;
+  fv1::ListProjectsResponse projects;
+  for (bool limited : {true, false}) {
+    EXPECT_EQ(CallAs(Token(Role::kFundManager, limited), stack_->funds(), &FundsStub::ListProjects,
+                     all_projects, &projects)
+                  .error_code(),
+              grpc::StatusCode::PERMISSION_DENIED);
+  }
+  ASSERT_TRUE(CallAs(Token(Role::kViewer, true), stack_->funds(), &FundsStub::ListProjects,
+                     all_projects, &projects)
+                  .ok());
+  EXPECT_GE(projects.projects_size(), 3);
+
+  // Another fund, sponsored inside Guangzhou: refused, and its capital does not move.
+  const auto capital = [&](const std::string& fund) {
+    fv1::GetFundStatementRequest r;
+    r.set_fund_id(fund);
+    fv1::GetFundStatementResponse resp;
+    EXPECT_TRUE(CallAs(admin, stack_->funds(), &FundsStub::GetFundStatement, r, &resp).ok());
+    return resp.statement().capital().fen();
+  };
+  const int64_t before = capital(kFundIn2);
+  fv1::CapitaliseFundRequest cap;
+  cap.set_fund_id(kFundIn2);
+  *cap.mutable_amount() = Fen(5);
+  fv1::CapitaliseFundResponse capped;
+  fv1::GetFundRequest get;
+  get.set_id(kFundIn2);
+  fv1::GetFundResponse got;
+  for (bool limited : {true, false}) {
+    const std::string fm = Token(Role::kFundManager, limited);
+    cap.set_request_id(Fresh("fm-other"));
+    EXPECT_EQ(CallAs(fm, stack_->funds(), &FundsStub::CapitaliseFund, cap, &capped).error_code(),
+              grpc::StatusCode::PERMISSION_DENIED);
+    EXPECT_EQ(CallAs(fm, stack_->funds(), &FundsStub::GetFund, get, &got).error_code(),
+              grpc::StatusCode::PERMISSION_DENIED);
+  }
+  EXPECT_EQ(capital(kFundIn2), before);
+  cap.set_request_id(Fresh("anyfund"));
+  EXPECT_TRUE(CallAs(kAnyFundGz, stack_->funds(), &FundsStub::CapitaliseFund, cap, &capped).ok());
+  EXPECT_EQ(capital(kFundIn2), before + 5);
+
+  // A fund that does not exist: refused for a fund manager whose token does not name it,
+  // exactly like one that exists; NOT_FOUND for those it may name.
+  get.set_id("no-such-fund");
+  const grpc::Status unknown =
+      CallAs(Token(Role::kFundManager, true), stack_->funds(), &FundsStub::GetFund, get, &got);
+  EXPECT_EQ(unknown.error_code(), grpc::StatusCode::PERMISSION_DENIED);
+  get.set_id(kFundIn2);
+  const grpc::Status known =
+      CallAs(Token(Role::kFundManager, true), stack_->funds(), &FundsStub::GetFund, get, &got);
+  EXPECT_EQ(absl::StrReplaceAll(unknown.error_message(), {{"no-such-fund", "<id>"}}),
+            absl::StrReplaceAll(known.error_message(), {{kFundIn2, "<id>"}}));
+  get.set_id("no-such-fund");
+  EXPECT_EQ(CallAs(kAnyFundGz, stack_->funds(), &FundsStub::GetFund, get, &got).error_code(),
+            grpc::StatusCode::NOT_FOUND);
+
+  // A fund manager of every fund, limited to Guangzhou: a region sponsor must be in
+  // Guangzhou; a national sponsor is not region-scoped.
+  fv1::CreateFundRequest create;
+  fv1::CreateFundResponse created;
+  *create.mutable_fund() = MatrixFund("any-sz-fund", "440300");
+  EXPECT_EQ(
+      CallAs(kAnyFundGz, stack_->funds(), &FundsStub::CreateFund, create, &created).error_code(),
+      grpc::StatusCode::PERMISSION_DENIED);
+  *create.mutable_fund() = MatrixFund("any-gz-fund", "440100");
+  EXPECT_TRUE(CallAs(kAnyFundGz, stack_->funds(), &FundsStub::CreateFund, create, &created).ok());
+  create.mutable_fund()->set_id("any-national-fund");
+  create.mutable_fund()->mutable_sponsor()->set_national(true);
+  EXPECT_TRUE(CallAs(kAnyFundGz, stack_->funds(), &FundsStub::CreateFund, create, &created).ok());
+  // And a beneficiary must be in Guangzhou.
+  fv1::CreateProjectRequest project;
+  fv1::CreateProjectResponse made;
+  *project.mutable_project() = MatrixProject("any-gz-sz", "any-gz-fund", OutsideCode(kMain));
+  EXPECT_EQ(
+      CallAs(kAnyFundGz, stack_->funds(), &FundsStub::CreateProject, project, &made).error_code(),
+      grpc::StatusCode::PERMISSION_DENIED);
+  *project.mutable_project() = MatrixProject("any-gz-gz", "any-gz-fund", InsideCode(kMain));
+  EXPECT_TRUE(CallAs(kAnyFundGz, stack_->funds(), &FundsStub::CreateProject, project, &made).ok());
+}
+
+// CreateProject: "the project's fund as for CreateFund", i.e. a fund sponsored by a
+// region outside the caller's regions refuses the project, even for a beneficiary
+// inside them.
+TEST_F(AuthMatrixTest, AProjectOfAFundSponsoredOutsideTheCallersRegionsIsRefused) {
+  fv1::CreateProjectRequest r;
+  fv1::CreateProjectResponse resp;
+  for (const std::string& token : {Token(Role::kAdmin, true), std::string(kAnyFundGz)}) {
+    *r.mutable_project() = MatrixProject(Fresh("cross"), kFundOut, InsideCode(kMain));
+    EXPECT_EQ(CallAs(token, stack_->funds(), &FundsStub::CreateProject, r, &resp).error_code(),
+              grpc::StatusCode::PERMISSION_DENIED)
+        << token << ": a project of " << kFundOut << " (sponsored by 440300) for "
+        << InsideCode(kMain);
+    // The same project in a fund sponsored by Guangzhou is allowed.
+    *r.mutable_project() = MatrixProject(Fresh("cross"), kFundIn2, InsideCode(kMain));
+    EXPECT_TRUE(CallAs(token, stack_->funds(), &FundsStub::CreateProject, r, &resp).ok()) << token;
+  }
+}
+
+// A create of a project that exists already (created=false) is judged like a new one:
+// its beneficiary outside the caller's regions refuses it, as it refuses a new project
+// for that beneficiary.
+TEST_F(AuthMatrixTest, RecreatingAProjectIsScopedLikeCreatingIt) {
+  const std::string admin_gz = Token(Role::kAdmin, true);
+  fv1::CreateProjectRequest r;
+  fv1::CreateProjectResponse resp;
+  *r.mutable_project() = MatrixProject(Fresh("new-mixed"), kFundIn, OutsideCode(kMain));
+  EXPECT_EQ(CallAs(admin_gz, stack_->funds(), &FundsStub::CreateProject, r, &resp).error_code(),
+            grpc::StatusCode::PERMISSION_DENIED);
+  *r.mutable_project() = MatrixProject(kProjectMixed, kFundIn, OutsideCode(kMain));
+  ASSERT_TRUE(
+      CallAs(Token(Role::kAdmin, false), stack_->funds(), &FundsStub::CreateProject, r, &resp)
+          .ok());
+  EXPECT_FALSE(resp.created());
+  resp.Clear();
+  EXPECT_EQ(CallAs(admin_gz, stack_->funds(), &FundsStub::CreateProject, r, &resp).error_code(),
+            grpc::StatusCode::PERMISSION_DENIED)
+      << "the stored project came back: " << resp.project().id() << " for "
+      << resp.project().beneficiary_code();
+}
+
+// A request id sent again by another caller is authorized again: the stored response
+// of the first caller is not handed to a caller refused for the fund or the region.
+TEST_F(AuthMatrixTest, ARepeatedRequestIdIsAuthorizedAgain) {
+  const std::string admin = Token(Role::kAdmin, false);
+  fv1::CapitaliseFundRequest cap;
+  cap.set_fund_id(kFundOut);
+  *cap.mutable_amount() = Fen(7);
+  cap.set_request_id(Fresh("repeated"));
+  fv1::CapitaliseFundResponse capped;
+  ASSERT_TRUE(CallAs(admin, stack_->funds(), &FundsStub::CapitaliseFund, cap, &capped).ok());
+  capped.Clear();
+  EXPECT_EQ(CallAs(Token(Role::kFundManager, false), stack_->funds(), &FundsStub::CapitaliseFund,
+                   cap, &capped)
+                .error_code(),
+            grpc::StatusCode::PERMISSION_DENIED)
+      << "another fund manager's retry got " << capped.ShortDebugString();
+
+  fv1::CommitToProjectRequest commit;
+  commit.set_project_id(kProjectOut);
+  *commit.mutable_amount() = Fen(1);
+  commit.set_request_id(Fresh("repeated"));
+  fv1::CommitToProjectResponse committed;
+  ASSERT_TRUE(CallAs(admin, stack_->funds(), &FundsStub::CommitToProject, commit, &committed).ok());
+  EXPECT_EQ(CallAs(Token(Role::kFundManager, true), stack_->funds(), &FundsStub::CommitToProject,
+                   commit, &committed)
+                .error_code(),
+            grpc::StatusCode::PERMISSION_DENIED);
+
+  fv1::CreateFundRequest create;
+  *create.mutable_fund() = MatrixFund(kFundOut, "440300");
+  create.set_request_id(Fresh("repeated"));
+  fv1::CreateFundResponse created;
+  ASSERT_TRUE(CallAs(admin, stack_->funds(), &FundsStub::CreateFund, create, &created).ok());
+  EXPECT_EQ(
+      CallAs(Token(Role::kAdmin, true), stack_->funds(), &FundsStub::CreateFund, create, &created)
+          .error_code(),
+      grpc::StatusCode::PERMISSION_DENIED);
 }
 
 }  // namespace

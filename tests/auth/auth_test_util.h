@@ -1,8 +1,8 @@
 #pragma once
 
-// Helpers shared by the authentication tests: token files, a registry, an ingestion and
-// an evaluation service (the real Apps) that require bearer tokens, calls made with a token, a
-// plain HTTP GET for /metrics, and a child process runner for the binaries.
+// Helpers shared by the authentication tests: token files, a registry, an ingestion, an
+// evaluation and a funds service (the real Apps) that require bearer tokens, calls made with
+// a token, a plain HTTP GET for /metrics, and a child process runner for the binaries.
 
 #include <arpa/inet.h>
 #include <fcntl.h>
@@ -30,9 +30,12 @@
 #include "common/auth/policy.h"
 #include "common/auth/rate_limit.h"
 #include "common/grpc/service_channel.h"
+#include "common/testing/free_port.h"
 #include "iplus/audit/v1/audit.grpc.pb.h"
 #include "iplus/evaluation/v1/evaluation.grpc.pb.h"
+#include "iplus/funds/v1/funds.grpc.pb.h"
 #include "services/evaluation/app.h"
+#include "services/funds/app.h"
 #include "tests/e2e/ingest_e2e_util.h"
 
 extern char** environ;
@@ -43,6 +46,7 @@ namespace v1 = ::iplus::ingest::v1;
 namespace rv1 = ::iplus::registry::v1;
 namespace av1 = ::iplus::audit::v1;
 namespace ev1 = ::iplus::evaluation::v1;
+namespace fv1 = ::iplus::funds::v1;
 using ::iplus::ingest::e2e::Connect;
 using ::iplus::ingest::e2e::IngestStub;
 using ::iplus::ingest::e2e::kCallTimeout;
@@ -50,6 +54,7 @@ using ::iplus::ingest::e2e::RegistryStub;
 using ::iplus::ingest::e2e::SetDeadline;
 using AuditStub = av1::AuditService::Stub;
 using EvaluationStub = ev1::EvaluationService::Stub;
+using FundsStub = fv1::FundsService::Stub;
 
 // One line of a token file, and the token it stands for.
 struct TokenSpec {
@@ -132,9 +137,12 @@ grpc::Status StreamAs(
   return reader->Finish();
 }
 
-// A registry, an ingestion service and optionally an evaluation service (the real Apps)
+// A registry, optionally an ingestion, an evaluation and a funds service (the real Apps)
 // on one Redis, all requiring the tokens of `token_file`; ingestion calls the registry
-// with `service_token_file`, evaluation calls both with `evaluation_token_file`.
+// with `service_token_file`, evaluation calls both with `evaluation_token_file`, funds
+// calls the registry and evaluation with `funds_token_file`. Funds needs a Redis that
+// keeps writes on disk (appendonly yes, appendfsync always: RedisServer::Options aof);
+// without evaluation its evaluation target is a closed port.
 class SecureStack {
  public:
   struct Options {
@@ -145,90 +153,27 @@ class SecureStack {
     absl::Duration token_check_interval = absl::Milliseconds(100);
     const auth::Policy* policy = nullptr;
     bool with_ingest = true;
-    bool with_evaluation = false;
+    bool with_evaluation = false;       // requires with_ingest
     std::string evaluation_token_file;  // empty: evaluation's calls carry no token
+    bool with_funds = false;
+    std::string funds_token_file;  // empty: funds' calls carry no token
   };
 
   SecureStack(int redis_port, const Options& options) {
-    AuthOptions auth;
-    auth.token_file = options.token_file;
-    auth.token_check_interval = options.token_check_interval;
-    auth.rate_limits = options.rate_limits;
-    auth.policy = options.policy;
-
-    registry::AppConfig rc;
-    rc.server.service_name = "registry";
-    rc.server.grpc_address = "127.0.0.1:0";
-    rc.server.metrics_address = "127.0.0.1:0";
-    rc.server.drain_timeout = absl::Seconds(1);
-    rc.server.auth = auth;
-    rc.redis.host = "127.0.0.1";
-    rc.redis.port = redis_port;
-    rc.registry.region_prefix = options.region;
-    registry_ = std::make_unique<registry::App>(rc);
-    status_ = registry_->Start();
-    if (!status_.ok()) return;
-    registry_stub_ = rv1::RegistryService::NewStub(Connect(registry_->grpc_port()));
-    registry_audit_ = av1::AuditService::NewStub(Connect(registry_->grpc_port()));
-    if (!options.with_ingest) return;
-
-    ingest::AppConfig ic;
-    ic.server.service_name = "ingest";
-    ic.server.grpc_address = "127.0.0.1:0";
-    ic.server.metrics_address = "127.0.0.1:0";
-    ic.server.drain_timeout = absl::Seconds(1);
-    ic.server.auth = auth;
-    ic.redis.host = "127.0.0.1";
-    ic.redis.port = redis_port;
-    ic.store.region_prefix = options.region;
-    ic.registry_target = absl::StrCat("127.0.0.1:", registry_->grpc_port());
-    ic.directory.poll_interval = absl::Milliseconds(100);
-    if (!options.service_token_file.empty()) {
-      auto token = ServiceToken::Load(options.service_token_file);
-      if (!token.ok()) {
-        status_ = token.status();
-        return;
-      }
-      ic.registry_token = *token;
+    auth_.token_file = options.token_file;
+    auth_.token_check_interval = options.token_check_interval;
+    auth_.rate_limits = options.rate_limits;
+    auth_.policy = options.policy;
+    status_ = StartRegistry(redis_port, options);
+    if (status_.ok() && options.with_ingest) status_ = StartIngest(redis_port, options);
+    if (status_.ok() && options.with_ingest && options.with_evaluation) {
+      status_ = StartEvaluation(redis_port, options);
     }
-    ingest_ = std::make_unique<ingest::App>(ic);
-    status_ = ingest_->Start();
-    if (!status_.ok()) return;
-    ingest_stub_ = v1::IngestService::NewStub(Connect(ingest_->grpc_port()));
-    ingest_audit_ = av1::AuditService::NewStub(Connect(ingest_->grpc_port()));
-    if (!options.with_evaluation) return;
-
-    evaluation::AppConfig ec;
-    ec.server.service_name = "evaluation";
-    ec.server.grpc_address = "127.0.0.1:0";
-    ec.server.metrics_address = "127.0.0.1:0";
-    ec.server.drain_timeout = absl::Seconds(1);
-    ec.server.probe_interval = absl::Milliseconds(100);
-    ec.server.auth = auth;
-    ec.redis.host = "127.0.0.1";
-    ec.redis.port = redis_port;
-    ec.region_prefix = options.region;
-    ec.registry_target = absl::StrCat("127.0.0.1:", registry_->grpc_port());
-    ec.ingest_target = absl::StrCat("127.0.0.1:", ingest_->grpc_port());
-    ec.feed.poll_interval = absl::Milliseconds(50);
-    ec.feed.max_backoff = absl::Milliseconds(500);
-    if (!options.evaluation_token_file.empty()) {
-      auto token = ServiceToken::Load(options.evaluation_token_file);
-      if (!token.ok()) {
-        status_ = token.status();
-        return;
-      }
-      ec.service_token = *token;
-    }
-    evaluation_ = std::make_unique<evaluation::App>(ec);
-    status_ = evaluation_->Start();
-    if (!status_.ok()) return;
-    evaluation_channel_ = Connect(evaluation_->grpc_port());
-    evaluation_stub_ = ev1::EvaluationService::NewStub(evaluation_channel_);
-    evaluation_audit_ = av1::AuditService::NewStub(evaluation_channel_);
+    if (status_.ok() && options.with_funds) status_ = StartFunds(redis_port, options);
   }
 
   ~SecureStack() {
+    if (funds_ != nullptr) funds_->Shutdown();
     if (evaluation_ != nullptr) evaluation_->Shutdown();
     if (ingest_ != nullptr) ingest_->Shutdown();
     if (registry_ != nullptr) registry_->Shutdown();
@@ -241,20 +186,19 @@ class SecureStack {
   AuditStub& ingest_audit() { return *ingest_audit_; }
   EvaluationStub& evaluation() { return *evaluation_stub_; }
   AuditStub& evaluation_audit() { return *evaluation_audit_; }
+  FundsStub& funds() { return *funds_stub_; }
+  AuditStub& funds_audit() { return *funds_audit_; }
   int evaluation_metrics_port() const { return evaluation_->metrics_port(); }
+  int funds_metrics_port() const { return funds_->metrics_port(); }
 
   // Waits until evaluation's health (open to all) says SERVING: Redis answers and its
   // feed loaded the registry's enterprises and ingest's catalogue with its service token.
   bool WaitEvaluationServing(absl::Duration timeout = absl::Seconds(30)) {
-    const absl::Time deadline = absl::Now() + timeout;
-    while (absl::Now() < deadline) {
-      if (registry::e2e::CheckHealth(evaluation_channel_.get(), "", absl::Seconds(1)) ==
-          registry::e2e::HealthStatus::kServing) {
-        return true;
-      }
-      absl::SleepFor(absl::Milliseconds(50));
-    }
-    return false;
+    return WaitServing(evaluation_channel_.get(), timeout);
+  }
+  // Waits until funds' health says SERVING: Redis answers and keeps writes on disk.
+  bool WaitFundsServing(absl::Duration timeout = absl::Seconds(30)) {
+    return WaitServing(funds_channel_.get(), timeout);
   }
   int registry_port() const { return registry_->grpc_port(); }
   int registry_metrics_port() const { return registry_->metrics_port(); }
@@ -276,10 +220,124 @@ class SecureStack {
   }
 
  private:
+  static bool WaitServing(grpc::Channel* channel, absl::Duration timeout) {
+    const absl::Time deadline = absl::Now() + timeout;
+    while (absl::Now() < deadline) {
+      if (registry::e2e::CheckHealth(channel, "", absl::Seconds(1)) ==
+          registry::e2e::HealthStatus::kServing) {
+        return true;
+      }
+      absl::SleepFor(absl::Milliseconds(50));
+    }
+    return false;
+  }
+
+  // The service token in `file`; null when `file` is empty.
+  static absl::StatusOr<std::shared_ptr<ServiceToken>> TokenOf(const std::string& file) {
+    if (file.empty()) return std::shared_ptr<ServiceToken>();
+    return ServiceToken::Load(file);
+  }
+
+  absl::Status StartRegistry(int redis_port, const Options& options) {
+    registry::AppConfig rc;
+    rc.server.service_name = "registry";
+    rc.server.grpc_address = "127.0.0.1:0";
+    rc.server.metrics_address = "127.0.0.1:0";
+    rc.server.drain_timeout = absl::Seconds(1);
+    rc.server.auth = auth_;
+    rc.redis.host = "127.0.0.1";
+    rc.redis.port = redis_port;
+    rc.registry.region_prefix = options.region;
+    registry_ = std::make_unique<registry::App>(rc);
+    if (absl::Status s = registry_->Start(); !s.ok()) return s;
+    registry_stub_ = rv1::RegistryService::NewStub(Connect(registry_->grpc_port()));
+    registry_audit_ = av1::AuditService::NewStub(Connect(registry_->grpc_port()));
+    return absl::OkStatus();
+  }
+
+  absl::Status StartIngest(int redis_port, const Options& options) {
+    ingest::AppConfig ic;
+    ic.server.service_name = "ingest";
+    ic.server.grpc_address = "127.0.0.1:0";
+    ic.server.metrics_address = "127.0.0.1:0";
+    ic.server.drain_timeout = absl::Seconds(1);
+    ic.server.auth = auth_;
+    ic.redis.host = "127.0.0.1";
+    ic.redis.port = redis_port;
+    ic.store.region_prefix = options.region;
+    ic.registry_target = absl::StrCat("127.0.0.1:", registry_->grpc_port());
+    ic.directory.poll_interval = absl::Milliseconds(100);
+    if (!options.service_token_file.empty()) {
+      auto token = ServiceToken::Load(options.service_token_file);
+      if (!token.ok()) return token.status();
+      ic.registry_token = *token;
+    }
+    ingest_ = std::make_unique<ingest::App>(ic);
+    if (absl::Status s = ingest_->Start(); !s.ok()) return s;
+    ingest_stub_ = v1::IngestService::NewStub(Connect(ingest_->grpc_port()));
+    ingest_audit_ = av1::AuditService::NewStub(Connect(ingest_->grpc_port()));
+    return absl::OkStatus();
+  }
+
+  absl::Status StartEvaluation(int redis_port, const Options& options) {
+    evaluation::AppConfig ec;
+    ec.server.service_name = "evaluation";
+    ec.server.grpc_address = "127.0.0.1:0";
+    ec.server.metrics_address = "127.0.0.1:0";
+    ec.server.drain_timeout = absl::Seconds(1);
+    ec.server.probe_interval = absl::Milliseconds(100);
+    ec.server.auth = auth_;
+    ec.redis.host = "127.0.0.1";
+    ec.redis.port = redis_port;
+    ec.region_prefix = options.region;
+    ec.registry_target = absl::StrCat("127.0.0.1:", registry_->grpc_port());
+    ec.ingest_target = absl::StrCat("127.0.0.1:", ingest_->grpc_port());
+    ec.feed.poll_interval = absl::Milliseconds(50);
+    ec.feed.max_backoff = absl::Milliseconds(500);
+    auto token = TokenOf(options.evaluation_token_file);
+    if (!token.ok()) return token.status();
+    ec.service_token = *token;
+    evaluation_ = std::make_unique<evaluation::App>(ec);
+    if (absl::Status s = evaluation_->Start(); !s.ok()) return s;
+    evaluation_channel_ = Connect(evaluation_->grpc_port());
+    evaluation_stub_ = ev1::EvaluationService::NewStub(evaluation_channel_);
+    evaluation_audit_ = av1::AuditService::NewStub(evaluation_channel_);
+    return absl::OkStatus();
+  }
+
+  absl::Status StartFunds(int redis_port, const Options& options) {
+    funds::AppConfig fc;
+    fc.server.service_name = "funds";
+    fc.server.grpc_address = "127.0.0.1:0";
+    fc.server.metrics_address = "127.0.0.1:0";
+    fc.server.drain_timeout = absl::Seconds(1);
+    fc.server.probe_interval = absl::Milliseconds(100);
+    fc.server.auth = auth_;
+    fc.redis.host = "127.0.0.1";
+    fc.redis.port = redis_port;
+    fc.region_prefix = options.region;
+    fc.registry_target = absl::StrCat("127.0.0.1:", registry_->grpc_port());
+    fc.evaluation_target = absl::StrCat(
+        "127.0.0.1:", evaluation_ != nullptr ? evaluation_->grpc_port() : test::FreePort());
+    fc.evaluation_deadline = absl::Seconds(5);
+    fc.registry_deadline = absl::Seconds(5);
+    auto token = TokenOf(options.funds_token_file);
+    if (!token.ok()) return token.status();
+    fc.service_token = *token;
+    funds_ = std::make_unique<funds::App>(fc);
+    if (absl::Status s = funds_->Start(); !s.ok()) return s;
+    funds_channel_ = Connect(funds_->grpc_port());
+    funds_stub_ = fv1::FundsService::NewStub(funds_channel_);
+    funds_audit_ = av1::AuditService::NewStub(funds_channel_);
+    return absl::OkStatus();
+  }
+
+  AuthOptions auth_;
   absl::Status status_;
   std::unique_ptr<registry::App> registry_;
   std::unique_ptr<ingest::App> ingest_;
   std::unique_ptr<evaluation::App> evaluation_;
+  std::unique_ptr<funds::App> funds_;
   std::unique_ptr<RegistryStub> registry_stub_;
   std::unique_ptr<IngestStub> ingest_stub_;
   std::unique_ptr<AuditStub> registry_audit_;
@@ -287,6 +345,9 @@ class SecureStack {
   std::shared_ptr<grpc::Channel> evaluation_channel_;
   std::unique_ptr<EvaluationStub> evaluation_stub_;
   std::unique_ptr<AuditStub> evaluation_audit_;
+  std::shared_ptr<grpc::Channel> funds_channel_;
+  std::unique_ptr<FundsStub> funds_stub_;
+  std::unique_ptr<AuditStub> funds_audit_;
 };
 
 // GET http://127.0.0.1:<port><path>; the whole response (status line, headers, body), or

@@ -1,11 +1,12 @@
 // Secrets never appear in logs, error messages, metric labels or /metrics. A realistic
-// session with the real binaries: Redis with an ACL user and password, the registry,
-// ingestion and evaluation with a token file (debug logging), ingestion calling the
-// registry and evaluation calling both with their service tokens; calls with good
-// tokens, bad tokens, another scheme, a token added by rewriting the file, refused and
-// throttled calls. Then every log line, every status message the clients saw and every
-// /metrics page are searched for every configured secret: each token, each token's
-// SHA-256, the service tokens and the Redis passwords.
+// session with the real binaries: Redis (append only, fsync always, as funds requires)
+// with an ACL user and password, the registry, ingestion, evaluation and funds with a
+// token file (debug logging), ingestion calling the registry, evaluation calling both and
+// funds calling the registry with their service tokens; calls with good tokens, bad
+// tokens, another scheme, a token added by rewriting the file, refused (for the role,
+// the region or the fund) and throttled calls. Then every log line, every status message
+// the clients saw and every /metrics page are searched for every configured secret: each
+// token, each token's SHA-256, the service tokens and the Redis passwords.
 
 #include <string>
 #include <vector>
@@ -39,6 +40,8 @@ constexpr char kViewerToken[] = "secret-viewer-VR9tY2uI6oP0";
 constexpr char kLateToken[] = "secret-late-LT5gH1jK8lZ3";
 constexpr char kServiceToken[] = "secret-service-SV2dF6gH0jK4";
 constexpr char kEvaluationToken[] = "secret-evaluation-EV8wQ4rT1yU7";
+constexpr char kFundsToken[] = "secret-funds-FS6kL2zX9cV3";
+constexpr char kManagerToken[] = "secret-manager-FM1qW5eR8tY2";
 constexpr char kBadToken[] = "secret-bad-BD7xC3vB9nM5";
 
 struct Service {
@@ -63,22 +66,28 @@ bool WaitServing(int port, absl::Duration timeout) {
 TEST(SecretsTest, NoSecretInLogsMessagesOrMetrics) {
   test::RedisServer::Options redis_options;
   redis_options.password = kRedisDefaultPassword;
+  redis_options.aof = true;  // appendfsync always: funds refuses anything less
   redis_options.extra_args = {"--user", kRedisUser, "on",   absl::StrCat(">", kRedisAclPassword),
                               "~*",     "&*",       "+@all"};
   test::RedisServer redis(redis_options);
   ASSERT_THAT(redis.Start(), IsOk());
 
   const std::string token_file = TempPath("secrets_tokens");
-  std::vector<TokenSpec> tokens = {{kAdminToken, "ops", "admin"},
-                                   {kPartnerToken, "gd-platform", "partner", "4401"},
-                                   {kViewerToken, "analyst", "viewer", "44"},
-                                   {kServiceToken, "ingest", "service"},
-                                   {kEvaluationToken, "evaluation", "service"}};
+  std::vector<TokenSpec> tokens = {
+      {kAdminToken, "ops", "admin"},
+      {kPartnerToken, "gd-platform", "partner", "4401"},
+      {kViewerToken, "analyst", "viewer", "44"},
+      {kServiceToken, "ingest", "service"},
+      {kEvaluationToken, "evaluation", "service"},
+      {kFundsToken, "funds", "service"},
+      {kManagerToken, "gd-fund-office", "fund_manager", "44", "gd-fund"}};
   WriteFile(token_file, TokenFileText(tokens));
   const std::string service_token_file = TempPath("secrets_service_token");
   WriteFile(service_token_file, std::string(kServiceToken) + "\n");
   const std::string evaluation_token_file = TempPath("secrets_evaluation_token");
   WriteFile(evaluation_token_file, std::string(kEvaluationToken) + "\n");
+  const std::string funds_token_file = TempPath("secrets_funds_token");
+  WriteFile(funds_token_file, std::string(kFundsToken) + "\n");
   const std::string redis_password_file = TempPath("secrets_redis_password");
   WriteFile(redis_password_file, std::string(kRedisAclPassword) + "\n");
 
@@ -126,6 +135,18 @@ TEST(SecretsTest, NoSecretInLogsMessagesOrMetrics) {
   argv.push_back(absl::StrCat("--ingest_target=127.0.0.1:", ingest.grpc_port));
   ASSERT_THAT(evaluation.process.Spawn(argv, {}, evaluation.log), IsOk());
   ASSERT_TRUE(WaitServing(evaluation.grpc_port, absl::Seconds(30))) << ReadFile(evaluation.log);
+
+  // Funds: SERVING once Redis answers and keeps writes on disk.
+  Service funds;
+  funds.log = TempPath("secrets_funds.log");
+  argv = {IPLUS_FUNDS_BINARY};
+  for (auto& a : common(funds)) argv.push_back(a);
+  argv.push_back("--redis_password_file=" + redis_password_file);
+  argv.push_back("--service_token_file=" + funds_token_file);
+  argv.push_back(absl::StrCat("--registry_target=127.0.0.1:", registry.grpc_port));
+  argv.push_back(absl::StrCat("--evaluation_target=127.0.0.1:", evaluation.grpc_port));
+  ASSERT_THAT(funds.process.Spawn(argv, {}, funds.log), IsOk());
+  ASSERT_TRUE(WaitServing(funds.grpc_port, absl::Seconds(30))) << ReadFile(funds.log);
 
   auto registry_stub = rv1::RegistryService::NewStub(Connect(registry.grpc_port));
   auto ingest_stub = v1::IngestService::NewStub(Connect(ingest.grpc_port));
@@ -249,42 +270,109 @@ TEST(SecretsTest, NoSecretInLogsMessagesOrMetrics) {
           .error_code(),
       grpc::StatusCode::PERMISSION_DENIED);
 
+  // Funds: a fund and a project (the beneficiary checked with the registry under funds'
+  // service token), a bad token, a refused role, a fund outside the manager's token.
+  auto funds_stub = fv1::FundsService::NewStub(Connect(funds.grpc_port));
+  fv1::CreateFundRequest fund;
+  fund.mutable_fund()->set_id("gd-fund");
+  fund.mutable_fund()->set_name("Guangdong special fund for platforms");
+  fund.mutable_fund()->mutable_sponsor()->set_region_code("440000");
+  fund.mutable_fund()->add_focus_areas(fv1::FOCUS_AREA_PLATFORMS);
+  fund.mutable_fund()->set_currency("CNY");
+  fv1::CreateFundResponse fund_created;
+  EXPECT_TRUE(
+      note(CallAs(kAdminToken, *funds_stub, &FundsStub::CreateFund, fund, &fund_created)).ok());
+  fv1::CreateProjectRequest project;
+  fv1::Project* p = project.mutable_project();
+  p->set_id("pilot-1");
+  p->set_fund_id("gd-fund");
+  p->set_beneficiary_code(code);
+  p->set_kind(fv1::PROJECT_KIND_PILOT_PROJECT);
+  p->set_title("Networked collaboration pilot");
+  p->mutable_budget()->set_currency("CNY");
+  p->mutable_budget()->set_fen(10000);
+  fv1::Milestone* m = p->add_milestones();
+  m->set_id("m1");
+  m->set_title("Stage 1");
+  m->mutable_amount()->set_currency("CNY");
+  m->mutable_amount()->set_fen(10000);
+  fv1::CreateProjectResponse project_created;
+  EXPECT_TRUE(
+      note(CallAs(kManagerToken, *funds_stub, &FundsStub::CreateProject, project, &project_created))
+          .ok());
+  fv1::CapitaliseFundRequest capitalise;
+  capitalise.set_fund_id("gd-fund");
+  capitalise.mutable_amount()->set_currency("CNY");
+  capitalise.mutable_amount()->set_fen(100000);
+  capitalise.set_request_id("secrets-cap-1");
+  fv1::CapitaliseFundResponse capitalised;
+  EXPECT_TRUE(
+      note(CallAs(kManagerToken, *funds_stub, &FundsStub::CapitaliseFund, capitalise, &capitalised))
+          .ok());
+  EXPECT_EQ(
+      note(CallAs(kBadToken, *funds_stub, &FundsStub::CapitaliseFund, capitalise, &capitalised))
+          .error_code(),
+      grpc::StatusCode::UNAUTHENTICATED);
+  capitalise.set_request_id("secrets-cap-2");
+  EXPECT_EQ(
+      note(CallAs(kPartnerToken, *funds_stub, &FundsStub::CapitaliseFund, capitalise, &capitalised))
+          .error_code(),
+      grpc::StatusCode::PERMISSION_DENIED);
+  capitalise.set_fund_id("other-fund");
+  capitalise.set_request_id("secrets-cap-3");
+  EXPECT_EQ(
+      note(CallAs(kManagerToken, *funds_stub, &FundsStub::CapitaliseFund, capitalise, &capitalised))
+          .error_code(),
+      grpc::StatusCode::PERMISSION_DENIED);
+
   const std::string registry_metrics = HttpGet(registry.metrics_port, "/metrics");
   const std::string ingest_metrics = HttpGet(ingest.metrics_port, "/metrics");
   const std::string evaluation_metrics = HttpGet(evaluation.metrics_port, "/metrics");
+  const std::string funds_metrics = HttpGet(funds.metrics_port, "/metrics");
   EXPECT_THAT(registry_metrics, ::testing::HasSubstr("iplus_rate_limited_total"));
   EXPECT_THAT(ingest_metrics, ::testing::HasSubstr("grpc_server_handled_total"));
   EXPECT_THAT(evaluation_metrics, ::testing::HasSubstr("grpc_server_handled_total"));
+  EXPECT_THAT(funds_metrics, ::testing::HasSubstr("iplus_funds_transfers_total"));
   // Ingestion stops before evaluation: stopped after it, ingestion's SIGTERM drain has
-  // been seen to outlast the 10 s the test waits (not yet explained).
-  EXPECT_EQ(ingest.process.Stop(), 0);
-  EXPECT_EQ(evaluation.process.Stop(), 0);
-  EXPECT_EQ(registry.process.Stop(), 0);
+  // been seen to outlast 10 s (not yet explained). A drain may take its whole
+  // --drain_timeout (10 s by default; with four services, drains of 3 to 10 s were seen),
+  // so each process gets 15 s to exit by itself.
+  const absl::Duration stop_timeout = absl::Seconds(15);
+  EXPECT_EQ(ingest.process.Stop(stop_timeout), 0);
+  EXPECT_EQ(funds.process.Stop(stop_timeout), 0);
+  EXPECT_EQ(evaluation.process.Stop(stop_timeout), 0);
+  EXPECT_EQ(registry.process.Stop(stop_timeout), 0);
   const std::string registry_log = ReadFile(registry.log);
   const std::string ingest_log = ReadFile(ingest.log);
   const std::string evaluation_log = ReadFile(evaluation.log);
+  const std::string funds_log = ReadFile(funds.log);
   // The logs say what happened...
   EXPECT_THAT(registry_log, ::testing::HasSubstr("token file loaded"));
   EXPECT_THAT(registry_log, ::testing::HasSubstr("token file reload failed"));
   EXPECT_THAT(ingest_log, ::testing::HasSubstr("\"redis_auth\":true"));
   EXPECT_THAT(evaluation_log, ::testing::HasSubstr(evaluation_token_file));
+  EXPECT_THAT(funds_log, ::testing::HasSubstr(funds_token_file));
+  EXPECT_THAT(funds_log, ::testing::HasSubstr("\"redis_auth\":true"));
 
   // ...and never a secret.
   std::vector<std::pair<std::string, std::string>> secrets = {
-      {"Redis ACL password", kRedisAclPassword},
-      {"Redis default password", kRedisDefaultPassword},
-      {"service token", kServiceToken},
-      {"evaluation's service token", kEvaluationToken},
-      {"bad token", kBadToken}};
+      {"Redis ACL password", kRedisAclPassword}, {"Redis default password", kRedisDefaultPassword},
+      {"service token", kServiceToken},          {"evaluation's service token", kEvaluationToken},
+      {"funds' service token", kFundsToken},     {"bad token", kBadToken}};
   for (const auto& t : tokens) {
     secrets.push_back({absl::StrCat(t.principal, "'s token"), t.secret});
     secrets.push_back({absl::StrCat(t.principal, "'s token hash"), auth::Sha256Hex(t.secret)});
   }
   secrets.push_back({"bad token hash", auth::Sha256Hex(kBadToken)});
   const std::vector<std::pair<std::string, const std::string*>> places = {
-      {"registry log", &registry_log},         {"ingestion log", &ingest_log},
-      {"evaluation log", &evaluation_log},     {"registry /metrics", &registry_metrics},
-      {"ingestion /metrics", &ingest_metrics}, {"evaluation /metrics", &evaluation_metrics}};
+      {"registry log", &registry_log},
+      {"ingestion log", &ingest_log},
+      {"evaluation log", &evaluation_log},
+      {"registry /metrics", &registry_metrics},
+      {"ingestion /metrics", &ingest_metrics},
+      {"evaluation /metrics", &evaluation_metrics},
+      {"funds log", &funds_log},
+      {"funds /metrics", &funds_metrics}};
   for (const auto& [what, secret] : secrets) {
     for (const auto& [where, text] : places) {
       EXPECT_FALSE(absl::StrContains(*text, secret)) << what << " appears in the " << where;
@@ -297,6 +385,7 @@ TEST(SecretsTest, NoSecretInLogsMessagesOrMetrics) {
   std::remove(token_file.c_str());
   std::remove(service_token_file.c_str());
   std::remove(evaluation_token_file.c_str());
+  std::remove(funds_token_file.c_str());
   std::remove(redis_password_file.c_str());
 }
 

@@ -18,8 +18,6 @@
 
 namespace iplus::funds {
 
-namespace v1 = ::iplus::funds::v1;
-
 // Lengths in characters (Unicode code points).
 inline constexpr int kMaxNameChars = 200;          // fund name, project and milestone title
 inline constexpr int kMaxDescriptionChars = 2000;  // fund description

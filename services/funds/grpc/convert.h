@@ -13,8 +13,6 @@
 
 namespace iplus::funds {
 
-namespace v1 = ::iplus::funds::v1;
-
 // Saturates at the int64 range instead of overflowing.
 int64_t DurationNanos(const google::protobuf::Duration& d);
 int64_t TimestampNanos(const google::protobuf::Timestamp& t);

@@ -379,7 +379,7 @@ absl::StatusOr<std::pair<std::vector<Account>, int64_t>> FundsServiceImpl::Stabl
 
 absl::Status FundsServiceImpl::CheckBeneficiary(const grpc::ServerContext& ctx,
                                                 const auth::Principal& caller,
-                                                const std::string& code) {
+                                                const std::string& code, bool allow_archived) {
   rv1::GetEnterpriseRequest request;
   request.set_code(code);
   rv1::GetEnterpriseResponse response;
@@ -407,11 +407,62 @@ absl::Status FundsServiceImpl::CheckBeneficiary(const grpc::ServerContext& ctx,
                         absl::StrCat("is registered in region ", e.region(),
                                      ", outside this instance's region ", options_.region_prefix));
   }
-  if (e.archived()) {
+  if (e.archived() && !allow_archived) {
     return absl::FailedPreconditionError(
         absl::StrCat("beneficiary ", code, " is archived in the registry"));
   }
   return absl::OkStatus();
+}
+
+absl::Status FundsServiceImpl::AuthorizeFundCreation(const grpc::ServerContext& ctx,
+                                                     const v1::Fund& fund) {
+  const auth::Principal& caller = CurrentPrincipal(&ctx);
+  if (!fund.id().empty()) {
+    if (absl::Status s = auth::CheckFund(caller, fund.id()); !s.ok()) return s;
+  }
+  if (fund.sponsor().kind_case() == v1::Sponsor::kRegionCode &&
+      !fund.sponsor().region_code().empty()) {
+    return auth::CheckRegion(caller, fund.sponsor().region_code());
+  }
+  return absl::OkStatus();
+}
+
+absl::Status FundsServiceImpl::AuthorizeFund(const grpc::ServerContext& ctx,
+                                             const std::string& fund_id) {
+  if (fund_id.empty()) return absl::OkStatus();  // the handler names the missing field
+  return auth::CheckFund(CurrentPrincipal(&ctx), fund_id);
+}
+
+absl::Status FundsServiceImpl::AuthorizeProject(const grpc::ServerContext& ctx,
+                                                const std::string& project_id) {
+  if (project_id.empty()) return absl::OkStatus();
+  auto p = catalog_->GetProject(project_id);
+  if (!p.ok()) {
+    // An unknown project is the handler's NOT_FOUND; an outage its UNAVAILABLE.
+    return p.status().code() == absl::StatusCode::kNotFound ? absl::OkStatus() : p.status();
+  }
+  return auth::CheckFund(CurrentPrincipal(&ctx), p->fund_id());
+}
+
+// The project's fund as for CreateFund (the fund manager's funds, a region sponsor in
+// the caller's regions) and the beneficiary as GetEnterprise, also for a project sent
+// again (which returns the stored project), so that the answer never depends on what
+// another caller created.
+absl::Status FundsServiceImpl::AuthorizeProjectCreation(const grpc::ServerContext& ctx,
+                                                        const v1::Project& project) {
+  const auth::Principal& caller = CurrentPrincipal(&ctx);
+  if (!project.fund_id().empty()) {
+    if (absl::Status s = auth::CheckFund(caller, project.fund_id()); !s.ok()) return s;
+    auto fund = catalog_->GetFund(project.fund_id());
+    if (!fund.ok() && fund.status().code() != absl::StatusCode::kNotFound) return fund.status();
+    if (fund.ok() && fund->sponsor().kind_case() == v1::Sponsor::kRegionCode) {
+      if (absl::Status s = auth::CheckRegion(caller, fund->sponsor().region_code()); !s.ok()) {
+        return s;
+      }
+    }
+  }
+  if (project.beneficiary_code().empty() || caller.all_regions) return absl::OkStatus();
+  return CheckBeneficiary(ctx, caller, project.beneficiary_code(), /*allow_archived=*/true);
 }
 
 absl::StatusOr<ev1::CheckEnterpriseResponse> FundsServiceImpl::CheckCondition(
@@ -449,6 +500,9 @@ absl::StatusOr<ev1::CheckEnterpriseResponse> FundsServiceImpl::CheckCondition(
 grpc::Status FundsServiceImpl::CreateFund(grpc::ServerContext* ctx,
                                           const v1::CreateFundRequest* req,
                                           v1::CreateFundResponse* resp) {
+  // Authorized before the request id is looked up: a replayed response goes only to a
+  // caller allowed to make the request.
+  if (absl::Status s = AuthorizeFundCreation(*ctx, req->fund()); !s.ok()) return ToGrpcStatus(s);
   return Replayable(replay_, "CreateFund", req->request_id(), *req, resp, [&]() -> absl::Status {
     if (absl::Status s = Writable(); !s.ok()) return s;
     v1::Fund fund = FundContent(req->fund());
@@ -556,6 +610,8 @@ grpc::Status FundsServiceImpl::ListFunds(grpc::ServerContext* ctx, const v1::Lis
 grpc::Status FundsServiceImpl::CreateProject(grpc::ServerContext* ctx,
                                              const v1::CreateProjectRequest* req,
                                              v1::CreateProjectResponse* resp) {
+  if (absl::Status s = AuthorizeProjectCreation(*ctx, req->project()); !s.ok())
+    return ToGrpcStatus(s);
   return Replayable(replay_, "CreateProject", req->request_id(), *req, resp, [&]() -> absl::Status {
     if (absl::Status s = Writable(); !s.ok()) return s;
     v1::Project project = ProjectContent(req->project());
@@ -573,7 +629,8 @@ grpc::Status FundsServiceImpl::CreateProject(grpc::ServerContext* ctx,
         return absl::AlreadyExistsError(
             absl::StrCat("project ", project.id(), " already exists with a different ", f));
       }
-    } else if (absl::Status s = CheckBeneficiary(*ctx, caller, project.beneficiary_code());
+    } else if (absl::Status s = CheckBeneficiary(*ctx, caller, project.beneficiary_code(),
+                                                 /*allow_archived=*/false);
                !s.ok()) {
       return s;
     }
@@ -662,6 +719,7 @@ grpc::Status FundsServiceImpl::ListProjects(grpc::ServerContext* ctx,
 grpc::Status FundsServiceImpl::CapitaliseFund(grpc::ServerContext* ctx,
                                               const v1::CapitaliseFundRequest* req,
                                               v1::CapitaliseFundResponse* resp) {
+  if (absl::Status s = AuthorizeFund(*ctx, req->fund_id()); !s.ok()) return ToGrpcStatus(s);
   return Replayable(
       replay_, "CapitaliseFund", req->request_id(), *req, resp, [&]() -> absl::Status {
         if (absl::Status s = Writable(); !s.ok()) return s;
@@ -693,6 +751,7 @@ grpc::Status FundsServiceImpl::CapitaliseFund(grpc::ServerContext* ctx,
 grpc::Status FundsServiceImpl::CommitToProject(grpc::ServerContext* ctx,
                                                const v1::CommitToProjectRequest* req,
                                                v1::CommitToProjectResponse* resp) {
+  if (absl::Status s = AuthorizeProject(*ctx, req->project_id()); !s.ok()) return ToGrpcStatus(s);
   return Replayable(
       replay_, "CommitToProject", req->request_id(), *req, resp, [&]() -> absl::Status {
         if (absl::Status s = Writable(); !s.ok()) return s;
@@ -761,6 +820,7 @@ grpc::Status FundsServiceImpl::CommitToProject(grpc::ServerContext* ctx,
 grpc::Status FundsServiceImpl::PostCommitment(grpc::ServerContext* ctx,
                                               const v1::PostCommitmentRequest* req,
                                               v1::PostCommitmentResponse* resp) {
+  if (absl::Status s = AuthorizeProject(*ctx, req->project_id()); !s.ok()) return ToGrpcStatus(s);
   return Replayable(
       replay_, "PostCommitment", req->request_id(), *req, resp, [&]() -> absl::Status {
         if (absl::Status s = Writable(); !s.ok()) return s;
@@ -799,6 +859,7 @@ grpc::Status FundsServiceImpl::PostCommitment(grpc::ServerContext* ctx,
 grpc::Status FundsServiceImpl::VoidCommitment(grpc::ServerContext* ctx,
                                               const v1::VoidCommitmentRequest* req,
                                               v1::VoidCommitmentResponse* resp) {
+  if (absl::Status s = AuthorizeProject(*ctx, req->project_id()); !s.ok()) return ToGrpcStatus(s);
   return Replayable(
       replay_, "VoidCommitment", req->request_id(), *req, resp, [&]() -> absl::Status {
         if (absl::Status s = Writable(); !s.ok()) return s;
@@ -831,6 +892,7 @@ grpc::Status FundsServiceImpl::VoidCommitment(grpc::ServerContext* ctx,
 grpc::Status FundsServiceImpl::DisburseMilestone(grpc::ServerContext* ctx,
                                                  const v1::DisburseMilestoneRequest* req,
                                                  v1::DisburseMilestoneResponse* resp) {
+  if (absl::Status s = AuthorizeProject(*ctx, req->project_id()); !s.ok()) return ToGrpcStatus(s);
   return Replayable(
       replay_, "DisburseMilestone", req->request_id(), *req, resp, [&]() -> absl::Status {
         if (absl::Status s = Writable(); !s.ok()) return s;
@@ -919,6 +981,7 @@ grpc::Status FundsServiceImpl::DisburseMilestone(grpc::ServerContext* ctx,
 grpc::Status FundsServiceImpl::ReleaseCommitment(grpc::ServerContext* ctx,
                                                  const v1::ReleaseCommitmentRequest* req,
                                                  v1::ReleaseCommitmentResponse* resp) {
+  if (absl::Status s = AuthorizeProject(*ctx, req->project_id()); !s.ok()) return ToGrpcStatus(s);
   return Replayable(
       replay_, "ReleaseCommitment", req->request_id(), *req, resp, [&]() -> absl::Status {
         if (absl::Status s = Writable(); !s.ok()) return s;
@@ -1017,6 +1080,7 @@ grpc::Status FundsServiceImpl::ReleaseCommitment(grpc::ServerContext* ctx,
 
 grpc::Status FundsServiceImpl::ClawBack(grpc::ServerContext* ctx, const v1::ClawBackRequest* req,
                                         v1::ClawBackResponse* resp) {
+  if (absl::Status s = AuthorizeProject(*ctx, req->project_id()); !s.ok()) return ToGrpcStatus(s);
   return Replayable(replay_, "ClawBack", req->request_id(), *req, resp, [&]() -> absl::Status {
     if (absl::Status s = Writable(); !s.ok()) return s;
     auto amount = PositiveFen(req->amount(), req->has_amount(), "amount");

@@ -132,9 +132,15 @@ class FundsServiceImpl final : public v1::FundsService::Service {
   // Calls EvaluationService.CheckEnterprise for a conditioned milestone.
   absl::StatusOr<evaluation::v1::CheckEnterpriseResponse> CheckCondition(
       const grpc::ServerContext& ctx, const v1::Project& project, int milestone_index);
-  // The registry's answer about a beneficiary, narrowed to the caller's regions.
+  // The beneficiary exists in the registry, in the caller's regions and this instance's,
+  // and (unless allow_archived) is not archived.
   absl::Status CheckBeneficiary(const grpc::ServerContext& ctx, const auth::Principal& caller,
-                                const std::string& code);
+                                const std::string& code, bool allow_archived);
+  // The scope checks of the mutating calls, made before the request id is looked up.
+  absl::Status AuthorizeFundCreation(const grpc::ServerContext& ctx, const v1::Fund& fund);
+  absl::Status AuthorizeFund(const grpc::ServerContext& ctx, const std::string& fund_id);
+  absl::Status AuthorizeProject(const grpc::ServerContext& ctx, const std::string& project_id);
+  absl::Status AuthorizeProjectCreation(const grpc::ServerContext& ctx, const v1::Project& project);
   absl::Time Deadline(const grpc::ServerContext& ctx, absl::Duration limit) const;
   // Reads `ids` (any number) with the journal head before and after; retried while the
   // head moves. The accounts in order (zero balances for one not found) and the head.
