@@ -10,15 +10,102 @@
 #include "common/metrics/build_info.h"
 #include "common/metrics/exposer.h"
 #include "common/metrics/registry.h"
+#include "grpc/grpc.h"
 #include "grpcpp/ext/proto_server_reflection_plugin.h"
 #include "grpcpp/health_check_service_interface.h"
 #include "grpcpp/security/server_credentials.h"
 #include "grpcpp/server_builder.h"
+#include "grpcpp/support/server_interceptor.h"
 
 namespace iplus {
+namespace internal {
+
+// The calls a server is handling: a call counts from the creation of its interceptors
+// (it has arrived and been matched to a method) to their destruction (its status has
+// been sent, or it was abandoned).
+class CallCounter {
+ public:
+  void Begin() {
+    absl::MutexLock lock(&mu_);
+    ++in_flight_;
+    ++started_;
+  }
+  void End() {
+    absl::MutexLock lock(&mu_);
+    --in_flight_;
+  }
+
+  // Blocks until no call has been in flight, and none has started, for `settle` (true),
+  // or until Finish() (false).
+  bool AwaitQuiet(absl::Duration settle) {
+    absl::MutexLock lock(&mu_);
+    for (;;) {
+      mu_.Await(absl::Condition(this, &CallCounter::IdleOrFinished));
+      if (finished_) return false;
+      const int64_t started = started_;
+      if (mu_.AwaitWithTimeout(absl::Condition(&finished_), settle)) return false;
+      if (in_flight_ == 0 && started_ == started) return true;
+    }
+  }
+
+  void Finish() {
+    absl::MutexLock lock(&mu_);
+    finished_ = true;
+  }
+
+ private:
+  bool IdleOrFinished() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+    return in_flight_ == 0 || finished_;
+  }
+
+  absl::Mutex mu_;
+  int64_t in_flight_ ABSL_GUARDED_BY(mu_) = 0;
+  int64_t started_ ABSL_GUARDED_BY(mu_) = 0;
+  bool finished_ ABSL_GUARDED_BY(mu_) = false;
+};
+
+}  // namespace internal
+
+namespace {
+
+class CountingInterceptor : public grpc::experimental::Interceptor {
+ public:
+  explicit CountingInterceptor(internal::CallCounter* counter) : counter_(counter) {
+    counter_->Begin();
+  }
+  ~CountingInterceptor() override { counter_->End(); }
+  void Intercept(grpc::experimental::InterceptorBatchMethods* methods) override {
+    methods->Proceed();
+  }
+
+ private:
+  internal::CallCounter* counter_;
+};
+
+class CountingInterceptorFactory : public grpc::experimental::ServerInterceptorFactoryInterface {
+ public:
+  explicit CountingInterceptorFactory(internal::CallCounter* counter) : counter_(counter) {}
+  grpc::experimental::Interceptor* CreateServerInterceptor(
+      grpc::experimental::ServerRpcInfo*) override {
+    return new CountingInterceptor(counter_);
+  }
+
+ private:
+  internal::CallCounter* counter_;
+};
+
+// How long no call must have been in flight before the connections left are closed.
+// Clients that read their connections answer the shutdown notice within milliseconds
+// and close them by themselves; whatever is left after that belongs to a client that is
+// not reading it (an idle gRPC client may look at its sockets only every few seconds).
+constexpr absl::Duration kQuietBeforeClosing = absl::Milliseconds(100);
+
+}  // namespace
 
 Server::Server(ServerOptions options, std::shared_ptr<metrics::Registry> registry)
-    : options_(std::move(options)), registry_(std::move(registry)) {}
+    : options_(std::move(options)),
+      registry_(std::move(registry)),
+      calls_(std::make_unique<internal::CallCounter>()) {}
 
 Server::~Server() {
   Shutdown();
@@ -87,6 +174,7 @@ absl::Status Server::Start() {
   builder.AddChannelArgument(GRPC_ARG_KEEPALIVE_PERMIT_WITHOUT_CALLS, 1);
   for (auto& service : guarded_) builder.RegisterService(service.get());
   std::vector<std::unique_ptr<grpc::experimental::ServerInterceptorFactoryInterface>> creators;
+  creators.push_back(std::make_unique<CountingInterceptorFactory>(calls_.get()));
   creators.push_back(MakeMetricsInterceptorFactory(*registry_));
   creators.push_back(gate_->InterceptorFactory());
   builder.experimental().SetInterceptorCreators(std::move(creators));
@@ -156,10 +244,28 @@ void Server::Shutdown() {
   if (probe_thread_.joinable()) probe_thread_.join();
   log::Info("draining", {log::Field::Int("drain_timeout_ms",
                                          absl::ToInt64Milliseconds(options_.drain_timeout))});
+  // gRPC's Shutdown returns only once every connection has closed, or at the deadline:
+  // after its GOAWAY it waits for each client to acknowledge it, also on connections
+  // with no call in flight. A gRPC client with no call in flight reads its connections
+  // only on a backup poll every 5 s, one ready connection per poll, so a process holding
+  // idle channels to several services stopped one after another held the later drains
+  // for 5 to 10 s, up to the whole timeout. Once no call is in flight, the closer closes
+  // the connections left.
+  std::thread closer([this] { CloseIdleConnections(); });
   server_->Shutdown(std::chrono::system_clock::now() +
                     absl::ToChronoMilliseconds(options_.drain_timeout));
+  calls_->Finish();
+  closer.join();
   server_->Wait();
   log::Info("stopped");
+}
+
+void Server::CloseIdleConnections() {
+  // Repeated while the shutdown lasts: a connection accepted just before the listener
+  // closed may still arrive.
+  while (calls_->AwaitQuiet(kQuietBeforeClosing)) {
+    grpc_server_cancel_all_calls(server_->c_server());
+  }
 }
 
 void BlockTerminationSignals() {

@@ -28,6 +28,10 @@ class Exposer;
 
 namespace iplus {
 
+namespace internal {
+class CallCounter;
+}  // namespace internal
+
 struct ServerOptions {
   // Service name for logs and iplus_build_info, e.g. "registry".
   std::string service_name;
@@ -41,7 +45,8 @@ struct ServerOptions {
   int max_message_bytes = 32 * 1024 * 1024;
   absl::Duration keepalive_time = absl::Seconds(30);
   absl::Duration keepalive_timeout = absl::Seconds(10);
-  // How long Shutdown() lets in-flight calls finish before cancelling them.
+  // How long Shutdown() lets in-flight calls finish before cancelling them. Connections
+  // with no call in flight are not waited for (see Server::Shutdown).
   absl::Duration drain_timeout = absl::Seconds(10);
   // How often the readiness probe runs.
   absl::Duration probe_interval = absl::Milliseconds(250);
@@ -84,7 +89,10 @@ class Server {
   bool serving() const;
 
   // Marks every service NOT_SERVING, stops accepting calls, lets in-flight calls finish
-  // within drain_timeout, then cancels what remains. Idempotent; thread-safe.
+  // within drain_timeout, then cancels what remains. Returns soon after no call is in
+  // flight any more: connections of clients that have not read the shutdown notice yet
+  // (an idle client may not read it for seconds) are closed then, not waited for.
+  // Idempotent; thread-safe.
   void Shutdown();
 
   // Blocks until SIGTERM or SIGINT, then Shutdown(). REQUIRES: BlockTerminationSignals()
@@ -94,6 +102,9 @@ class Server {
  private:
   void ProbeLoop();
   void SetServing(bool serving);
+  // Runs while Shutdown waits for gRPC's: closes the connections left once no call has
+  // been in flight for a moment.
+  void CloseIdleConnections();
 
   ServerOptions options_;
   std::shared_ptr<metrics::Registry> registry_;
@@ -102,6 +113,7 @@ class Server {
   std::function<absl::Status()> probe_;
   AuditSink* audit_sink_ = nullptr;
   // Declared before server_, so that they outlive it.
+  std::unique_ptr<internal::CallCounter> calls_;
   std::unique_ptr<internal::AuthGate> gate_;
   std::vector<std::unique_ptr<grpc::Service>> guarded_;
   std::unique_ptr<grpc::Server> server_;
