@@ -4,11 +4,14 @@
 // calls of fresh single-phase transfers for --seconds, printing transfers/s, calls/s,
 // call latency and how many transfers each write (script call) carried. A baseline
 // measures the floor set by the disk: one INCR per call, each fsynced before the reply.
-// It ends with a Verify of the whole journal and its rate.
+// Then (unless --reads=false) it times reads of what was written: LookupTransfers of ids
+// spread over the journal and ListAccountTransfers pages. It ends with a Verify of the
+// whole journal and its rate.
 
 #include <algorithm>
 #include <atomic>
 #include <cstdio>
+#include <functional>
 #include <memory>
 #include <random>
 #include <string>
@@ -35,6 +38,12 @@ ABSL_FLAG(std::string, concurrency, "1,8", "concurrent callers sharing one Redis
 ABSL_FLAG(int, accounts, 1000, "credit accounts the transfers spread over");
 ABSL_FLAG(std::string, appendfsync, "always",
           "redis-server appendfsync (always for the real thing)");
+ABSL_FLAG(int, entries_per_stream_entry,
+          iplus::funds::RedisLedgerOptions().max_entries_per_stream_entry,
+          "journal entries per stream entry (RedisLedgerOptions::max_entries_per_stream_entry)");
+ABSL_FLAG(bool, reads, true,
+          "then measure reads of what was written: LookupTransfers of ids spread over the "
+          "journal, ListAccountTransfers pages of one credit account and of the source");
 ABSL_FLAG(bool, commandstats, false,
           "print Redis's per-command time (INFO commandstats) at the end");
 
@@ -50,22 +59,92 @@ std::vector<int> ParseList(const std::string& s) {
   return out;
 }
 
-int64_t EvalshaCalls(redis::Client& client) {
+// Calls of one command so far (INFO commandstats counts the commands scripts run too).
+int64_t CommandCalls(redis::Client& client, absl::string_view command) {
   auto info = client.Command({"INFO", "commandstats"});
   if (!info.ok()) return 0;
   const std::string& text = info->str();
-  const size_t at = text.find("cmdstat_evalsha:calls=");
+  const std::string field = absl::StrCat("cmdstat_", command, ":calls=");
+  const size_t at = text.find(field);
   if (at == std::string::npos) return 0;
   int64_t calls = 0;
-  const size_t start = at + sizeof("cmdstat_evalsha:calls=") - 1;
+  const size_t start = at + field.size();
   absl::SimpleAtoi(text.substr(start, text.find(',', start) - start), &calls);
   return calls;
 }
+
+// Writes of the ledger so far: each write script ends with one SET of the journal head,
+// and nothing else in the bench runs SET.
+int64_t LedgerWrites(redis::Client& client) { return CommandCalls(client, "set"); }
 
 double Percentile(std::vector<double> v, double p) {
   if (v.empty()) return 0;
   std::sort(v.begin(), v.end());
   return v[std::min(v.size() - 1, static_cast<size_t>(p * static_cast<double>(v.size())))];
+}
+
+// Reads of what the runs wrote: lookups of 1000 ids taken at random journal positions
+// (so most sit in different stream entries), and full pages of 1000 of one credit
+// account's history (its transfers are far apart in the journal) and of the source's
+// (adjacent), each from a time in the middle of the history (a binary search).
+int MeasureReads(RedisLedger& ledger, int n_accounts, absl::Duration measured) {
+  auto head = ledger.Head();
+  if (!head.ok() || head->sequence < 2) return 0;
+  std::mt19937_64 rng(7);
+  std::vector<std::string> ids;
+  for (int i = 0; i < kMaxBatch; ++i) {
+    auto e = ledger.ReadJournal(static_cast<int64_t>(rng() % head->sequence), 1);
+    if (!e.ok() || e->empty()) return 1;
+    ids.push_back(e->front().transfer.id);
+  }
+  std::printf("\n%-44s %9s %12s\n", "read", "ms/call", "items/s");
+  auto time = [&](const char* what, const std::function<absl::StatusOr<int64_t>()>& call) {
+    int64_t calls = 0, items = 0;
+    const absl::Time start = absl::Now();
+    const absl::Time end = start + measured / 3;
+    while (absl::Now() < end) {
+      auto n = call();
+      if (!n.ok()) {
+        std::printf("%s: %s\n", what, std::string(n.status().message()).c_str());
+        return false;
+      }
+      ++calls;
+      items += *n;
+    }
+    const double secs = absl::ToDoubleSeconds(absl::Now() - start);
+    std::printf("%-44s %9.2f %12.0f\n", what, 1000 * secs / static_cast<double>(calls),
+                static_cast<double>(items) / secs);
+    std::fflush(stdout);
+    return true;
+  };
+  auto lookup = [&]() -> absl::StatusOr<int64_t> {
+    auto r = ledger.LookupTransfers(ids);
+    if (!r.ok()) return r.status();
+    int64_t found = 0;
+    for (const auto& t : *r) found += t.has_value();
+    if (found != static_cast<int64_t>(ids.size())) return absl::InternalError("ids not found");
+    return found;
+  };
+  auto page = [&](const std::string& account) -> absl::StatusOr<int64_t> {
+    auto first = ledger.ListAccountTransfers({.account_id = account, .page_size = 1});
+    if (!first.ok()) return first.status();
+    if (first->transfers.empty()) return 0;
+    AccountTransfersQuery q;
+    q.account_id = account;
+    q.start_ns = (first->transfers[0].timestamp_ns + head->timestamp_ns) / 2;
+    q.page_size = kMaxPageSize;
+    auto p = ledger.ListAccountTransfers(q);
+    if (!p.ok()) return p.status();
+    return static_cast<int64_t>(p->transfers.size());
+  };
+  const std::string credit = absl::StrCat("acct-", n_accounts / 2);
+  if (!time("LookupTransfers, 1000 ids across the journal", lookup) ||
+      !time(absl::StrCat("ListAccountTransfers, ", credit, ", pages of 1000").c_str(),
+            [&] { return page(credit); }) ||
+      !time("ListAccountTransfers, src, pages of 1000", [&] { return page("src"); })) {
+    return 1;
+  }
+  return 0;
 }
 
 int Run() {
@@ -86,7 +165,9 @@ int Run() {
   ro.command_timeout = absl::Seconds(30);
   redis::Client client(ro);
   RealClock clock;
-  RedisLedger ledger(&client, &clock);
+  RedisLedgerOptions lo;
+  lo.max_entries_per_stream_entry = absl::GetFlag(FLAGS_entries_per_stream_entry);
+  RedisLedger ledger(&client, &clock, lo);
   if (so.appendfsync == "always") {
     if (auto s = CheckDurability(&client, false); !s.ok()) {
       std::fprintf(stderr, "%s\n", std::string(s.message()).c_str());
@@ -134,7 +215,7 @@ int Run() {
       std::atomic<int64_t> transfers{0}, calls{0}, failures{0};
       absl::Mutex mu;
       std::vector<double> latencies;
-      const int64_t evalsha_before = EvalshaCalls(client);
+      const int64_t writes_before = LedgerWrites(client);
       const absl::Time start = absl::Now();
       const absl::Time end = start + measured;
       std::vector<std::thread> threads;
@@ -171,7 +252,7 @@ int Run() {
       }
       for (auto& t : threads) t.join();
       const double secs = absl::ToDoubleSeconds(absl::Now() - start);
-      const int64_t writes = std::max<int64_t>(1, (EvalshaCalls(client) - evalsha_before) / 2);
+      const int64_t writes = std::max<int64_t>(1, LedgerWrites(client) - writes_before);
       const std::string note =
           failures > 0 ? absl::StrCat("  (", failures.load(), " failed calls)") : "";
       std::printf("%6d %7d %12.0f %9.0f %9.2f %9.2f %14.1f%s\n", batch, callers,
@@ -182,6 +263,9 @@ int Run() {
     }
   }
 
+  if (absl::GetFlag(FLAGS_reads)) {
+    if (int rc = MeasureReads(ledger, n_accounts, measured); rc != 0) return rc;
+  }
   if (absl::GetFlag(FLAGS_commandstats)) {
     if (auto info = client.Command({"INFO", "commandstats"}); info.ok()) {
       std::printf("\n%s", info->str().c_str());

@@ -11,6 +11,7 @@
 #include <set>
 #include <thread>
 
+#include "absl/strings/escaping.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "common/clock/clock.h"
@@ -20,6 +21,7 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "services/funds/domain/codec.h"
+#include "services/funds/domain/journal.h"
 #include "services/funds/domain/ledger.h"
 #include "services/funds/domain/ledger_cases.h"
 
@@ -71,6 +73,12 @@ class RedisHarness : public LedgerHarness {
   redis::Client client_;
   RedisLedger ledger_;
 };
+
+RedisLedgerOptions EntriesPerStreamEntry(int n) {
+  RedisLedgerOptions o;
+  o.max_entries_per_stream_entry = n;
+  return o;
+}
 
 INSTANTIATE_TEST_SUITE_P(Redis, LedgerCasesTest, ::testing::Values(HarnessFactory([] {
                            return std::make_unique<RedisHarness>();
@@ -205,7 +213,9 @@ TEST(RedisLedgerEquivalenceTest, RandomBatchesMatchTheReferenceLedger) {
   int64_t expiries = 0;
   for (uint64_t seed : {1u, 2u, 3u}) {
     SCOPED_TRACE(absl::StrCat("seed ", seed));
-    RedisHarness redis;
+    // The third seed with at most two journal entries per stream entry, so that writes
+    // span several.
+    RedisHarness redis(seed == 3 ? EntriesPerStreamEntry(2) : RedisLedgerOptions());
     FakeClock clock;
     Ledger model(&clock);
     std::vector<Account> accounts;
@@ -329,19 +339,34 @@ TEST(RedisLedgerEquivalenceTest, RandomBatchesMatchTheReferenceLedger) {
 
 // --- Verification of tampered data ----------------------------------------------------
 
+// One journal stream entry, taken apart: its id and its entries' records and raw hashes.
+struct StreamEntry {
+  std::string id;
+  std::vector<std::string> records;
+  std::vector<std::string> hashes;
+};
+
 class RedisLedgerTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    h_ = std::make_unique<RedisHarness>();
+    // At most three journal entries per stream entry, so that the ten transfers below
+    // are stored as 1-0 {1}, 2-0 {2 3 4}, 5-0 {5}, 6-0 {6 7 8}, 9-0 {9 10}.
+    h_ = std::make_unique<RedisHarness>(EntriesPerStreamEntry(3));
     ASSERT_THAT(ledger().CreateAccounts({NewAccount("s"), NewAccount("a", true), NewAccount("b")}),
                 IsOk());
+    std::vector<Transfer> batch;
     for (int i = 1; i <= 10; ++i) {
       // Odd: s pays a 100 i; even: a pays b 10 i, always covered.
-      auto r = ledger().CreateTransfers({T(absl::StrCat("t", i), i % 2 ? "s" : "a",
-                                           i % 2 ? "a" : "b", i % 2 ? 100 * i : 10 * i)});
-      ASSERT_THAT(r, IsOk());
-      ASSERT_EQ((*r)[0].result, R::kOk);
+      batch.push_back(
+          T(absl::StrCat("t", i), i % 2 ? "s" : "a", i % 2 ? "a" : "b", i % 2 ? 100 * i : 10 * i));
+      if (i == 1 || i == 5 || i == 8 || i == 10) {
+        auto r = ledger().CreateTransfers(batch);
+        ASSERT_THAT(r, IsOk());
+        for (const auto& one : *r) ASSERT_EQ(one.result, R::kOk);
+        batch.clear();
+      }
     }
+    ASSERT_THAT(StreamIds(), ::testing::ElementsAre("1-0", "2-0", "5-0", "6-0", "9-0"));
     auto v = ledger().Verify();
     ASSERT_THAT(v, IsOk());
     ASSERT_TRUE(v->ok) << v->discrepancy;
@@ -356,35 +381,151 @@ class RedisLedgerTest : public ::testing::Test {
     return v.ok() ? *v : VerifyReport();
   }
 
-  // Rewrites the journal stream with `edit` applied to entry `seq`'s record.
-  void RewriteEntry(int64_t seq, const std::function<void(Transfer*)>& edit) {
+  std::vector<std::string> StreamIds() {
+    std::vector<std::string> ids;
+    for (const StreamEntry& e : ReadStream()) ids.push_back(e.id);
+    return ids;
+  }
+
+  // The journal stream, each entry split by its offset table.
+  std::vector<StreamEntry> ReadStream() {
+    std::vector<StreamEntry> out;
     auto all = client().Command({"XRANGE", Key("j"), "-", "+"});
-    ASSERT_THAT(all, IsOk());
-    ASSERT_THAT(client().Command({"DEL", Key("j")}), IsOk());
+    EXPECT_THAT(all, IsOk());
+    if (!all.ok()) return out;
     for (const redis::Reply& e : all->elements()) {
-      std::string record = e.elements()[1].elements()[1].str();
-      if (e.elements()[0].str() == absl::StrCat(seq, "-0")) {
+      const auto& f = e.elements()[1].elements();
+      EXPECT_EQ(f.size(), 6u);
+      if (f.size() != 6) return out;
+      EXPECT_EQ(f[0].str(), "o");
+      EXPECT_EQ(f[2].str(), "r");
+      EXPECT_EQ(f[4].str(), "h");
+      StreamEntry entry;
+      entry.id = e.elements()[0].str();
+      const std::string& o = f[1].str();
+      size_t from = 0;
+      for (size_t k = 0; k + 4 <= o.size(); k += 4) {
+        const size_t end = static_cast<uint32_t>(ReadBigEndian32(o.data() + k));
+        entry.records.push_back(f[3].str().substr(from, end - from));
+        entry.hashes.push_back(f[5].str().substr(8 * k, 32));
+        from = end;
+      }
+      out.push_back(std::move(entry));
+    }
+    return out;
+  }
+
+  // Replaces the journal stream with `entries`, each stored with a consistent offset
+  // table.
+  void WriteStream(const std::vector<StreamEntry>& entries) {
+    ASSERT_THAT(client().Command({"DEL", Key("j")}), IsOk());
+    for (const StreamEntry& e : entries) {
+      std::string o, r, h;
+      for (size_t k = 0; k < e.records.size(); ++k) {
+        r += e.records[k];
+        AppendBigEndian32(&o, static_cast<int32_t>(r.size()));
+        h += e.hashes[k];
+      }
+      ASSERT_THAT(client().Command({"XADD", Key("j"), e.id, "o", o, "r", r, "h", h}), IsOk());
+    }
+  }
+
+  // Rewrites the journal stream with `edit` applied to entry `seq`'s record, leaving
+  // its stored hash as it was.
+  void RewriteEntry(int64_t seq, const std::function<void(Transfer*)>& edit) {
+    std::vector<StreamEntry> entries = ReadStream();
+    bool found = false;
+    for (StreamEntry& e : entries) {
+      for (std::string& record : e.records) {
         auto t = DecodeTransferRecord(record);
         ASSERT_THAT(t, IsOk());
+        if (t->journal_sequence != seq) continue;
         edit(&*t);
         record = EncodeTransferRecord(*t);
+        found = true;
       }
-      ASSERT_THAT(client().Command({"XADD", Key("j"), e.elements()[0].str(), "r", record, "h",
-                                    e.elements()[1].elements()[3].str()}),
-                  IsOk());
     }
+    ASSERT_TRUE(found) << "no entry " << seq;
+    WriteStream(entries);
   }
 
   std::unique_ptr<RedisHarness> h_;
 };
 
+TEST_F(RedisLedgerTest, EntriesInsideAStreamEntryAreFoundByTheirSequence) {
+  auto found = ledger().LookupTransfers({"t7", "t3", "t10", "nope"});
+  ASSERT_THAT(found, IsOk());
+  ASSERT_TRUE((*found)[0].has_value());
+  EXPECT_EQ((*found)[0]->journal_sequence, 7);
+  EXPECT_EQ((*found)[0]->amount, 700);
+  EXPECT_EQ((*found)[1]->journal_sequence, 3);
+  EXPECT_EQ((*found)[2]->journal_sequence, 10);
+  EXPECT_FALSE((*found)[3].has_value());
+  // Pages that start and end inside stream entries chain their hashes across them.
+  auto all = ledger().ReadJournal(0, 10);
+  ASSERT_THAT(all, IsOk());
+  ASSERT_EQ(all->size(), 10u);
+  for (int64_t after : {0, 1, 2, 3, 4, 6, 8, 9, 10}) {
+    auto page = ledger().ReadJournal(after, 2);
+    ASSERT_THAT(page, IsOk());
+    ASSERT_EQ(page->size(), static_cast<size_t>(std::min<int64_t>(2, 10 - after))) << after;
+    for (size_t i = 0; i < page->size(); ++i) {
+      const JournalEntry& want = (*all)[after + i];
+      EXPECT_EQ((*page)[i].sequence, want.sequence);
+      EXPECT_EQ((*page)[i].transfer, want.transfer);
+      EXPECT_EQ((*page)[i].hash, want.hash);
+      EXPECT_EQ((*page)[i].prev_hash, want.prev_hash) << after;
+    }
+  }
+  auto beyond = ledger().ReadJournal(25, 10);
+  ASSERT_THAT(beyond, IsOk());
+  EXPECT_TRUE(beyond->empty());
+}
+
 TEST_F(RedisLedgerTest, ATamperedJournalEntryIsTheFirstDiscrepancy) {
-  RewriteEntry(4, [](Transfer* t) { t->amount += 1; });
+  // Entry 4 is the last of stream entry 2-0, entry 7 the middle one of 6-0.
+  RewriteEntry(7, [](Transfer* t) { t->memo = "forged"; });
   VerifyReport v = Verify();
+  EXPECT_FALSE(v.ok);
+  EXPECT_EQ(v.first_bad_sequence, 7);
+  EXPECT_THAT(v.discrepancy, HasSubstr("entry 7 hash"));
+  EXPECT_EQ(v.entries_checked, 6);
+
+  RewriteEntry(4, [](Transfer* t) { t->amount += 1; });
+  v = Verify();
   EXPECT_FALSE(v.ok);
   EXPECT_EQ(v.first_bad_sequence, 4);
   EXPECT_THAT(v.discrepancy, HasSubstr("entry 4 hash"));
   EXPECT_EQ(v.entries_checked, 3);
+}
+
+TEST_F(RedisLedgerTest, AForgedChainWithEntriesOutOfOrderIsReported) {
+  // Someone able to recompute hashes stores entry 9 with another sequence, then with
+  // entry 8's timestamp: the chain holds, the order does not.
+  const std::vector<StreamEntry> original = ReadStream();
+  const std::string prev = absl::BytesToHexString(original[3].hashes[2]);  // entry 8's
+  auto nine = DecodeTransferRecord(original[4].records[0]);
+  auto eight = DecodeTransferRecord(original[3].records[2]);
+  ASSERT_THAT(nine, IsOk());
+  ASSERT_THAT(eight, IsOk());
+  for (int forgery = 0; forgery < 2; ++forgery) {
+    Transfer t = *nine;
+    if (forgery == 0) {
+      t.journal_sequence = 8;
+    } else {
+      t.timestamp_ns = eight->timestamp_ns;
+    }
+    std::vector<StreamEntry> entries = original;
+    entries[4].records[0] = EncodeTransferRecord(t);
+    entries[4].hashes[0] = absl::HexStringToBytes(EntryHash(prev, entries[4].records[0]));
+    WriteStream(entries);
+    VerifyReport v = Verify();
+    EXPECT_FALSE(v.ok);
+    EXPECT_EQ(v.first_bad_sequence, 9);
+    EXPECT_EQ(v.entries_checked, 8);
+    EXPECT_THAT(v.discrepancy,
+                HasSubstr(forgery == 0 ? "entry 9 records sequence 8" : "entry 9 timestamp"));
+  }
 }
 
 TEST_F(RedisLedgerTest, ATamperedBalanceIsReported) {
@@ -425,20 +566,94 @@ TEST_F(RedisLedgerTest, ATamperedIndexOrHeadIsReported) {
   ASSERT_THAT(client().Command({"SET", Key("head"), EncodeHead(forged)}), IsOk());
   EXPECT_THAT(ledger().CreateTransfers({T("after-forgery", "s", "b", 1)}),
               StatusIs(absl::StatusCode::kInternal, HasSubstr("the journal ends at 10")));
-  auto len = client().Command({"XLEN", Key("j")});
-  ASSERT_THAT(len, IsOk());
-  EXPECT_EQ(len->integer(), 10);
+  EXPECT_THAT(StreamIds(), ::testing::ElementsAre("1-0", "2-0", "5-0", "6-0", "9-0"));
   auto found = ledger().LookupTransfers({"after-forgery"});
   ASSERT_THAT(found, IsOk());
   EXPECT_FALSE((*found)[0].has_value());
 }
 
 TEST_F(RedisLedgerTest, AMissingEntryIsReported) {
+  // A whole stream entry: entries 6 to 8.
   ASSERT_THAT(client().Command({"XDEL", Key("j"), "6-0"}), IsOk());
   VerifyReport v = Verify();
   EXPECT_FALSE(v.ok);
   EXPECT_EQ(v.first_bad_sequence, 6);
-  EXPECT_THAT(v.discrepancy, HasSubstr("entry 6 missing"));
+  EXPECT_THAT(v.discrepancy, HasSubstr("entry 6 missing: next stored entry is 9"));
+  EXPECT_EQ(v.entries_checked, 5);
+}
+
+TEST_F(RedisLedgerTest, AnEntryMissingInsideAStreamEntryIsReported) {
+  // Entry 3 cut out of stream entry 2-0 with its hash and offset: entry 4 takes its
+  // place, and its hash does not chain from entry 2.
+  const std::vector<StreamEntry> original = ReadStream();
+  std::vector<StreamEntry> entries = original;
+  entries[1].records.erase(entries[1].records.begin() + 1);
+  entries[1].hashes.erase(entries[1].hashes.begin() + 1);
+  WriteStream(entries);
+  VerifyReport v = Verify();
+  EXPECT_FALSE(v.ok);
+  EXPECT_EQ(v.first_bad_sequence, 3);
+  EXPECT_THAT(v.discrepancy, HasSubstr("entry 3 hash"));
+  EXPECT_EQ(v.entries_checked, 2);
+
+  // The last entry cut out of the last stream entry: the journal ends before the head,
+  // and the next write is refused before it writes.
+  entries = original;
+  entries[4].records.pop_back();
+  entries[4].hashes.pop_back();
+  WriteStream(entries);
+  v = Verify();
+  EXPECT_FALSE(v.ok);
+  EXPECT_EQ(v.first_bad_sequence, 10);
+  EXPECT_THAT(v.discrepancy, HasSubstr("entry 10 missing: the journal ends before the head"));
+  EXPECT_EQ(v.entries_checked, 9);
+  EXPECT_THAT(ledger().CreateTransfers({T("after-cut", "s", "b", 1)}),
+              StatusIs(absl::StatusCode::kInternal,
+                       HasSubstr("the journal ends at 9 but the head is at 10")));
+  EXPECT_EQ(ReadStream().size(), 5u);
+}
+
+TEST_F(RedisLedgerTest, AMalformedStreamEntryIsReportedAndRefusedBeforeAnyWrite) {
+  // Stream entry 6-0 with an offset table one entry short of its records and hashes.
+  auto all = client().Command({"XRANGE", Key("j"), "6", "6"});
+  ASSERT_THAT(all, IsOk());
+  ASSERT_EQ(all->elements().size(), 1u);
+  const auto& f = all->elements()[0].elements()[1].elements();
+  std::vector<StreamEntry> entries = ReadStream();
+  ASSERT_THAT(client().Command({"DEL", Key("j")}), IsOk());
+  for (const StreamEntry& e : entries) {
+    if (e.id == "6-0") {
+      ASSERT_THAT(client().Command({"XADD", Key("j"), "6-0", "o", f[1].str().substr(0, 8), "r",
+                                    f[3].str(), "h", f[5].str()}),
+                  IsOk());
+      continue;
+    }
+    std::string o, r, h;
+    for (size_t k = 0; k < e.records.size(); ++k) {
+      r += e.records[k];
+      AppendBigEndian32(&o, static_cast<int32_t>(r.size()));
+      h += e.hashes[k];
+    }
+    ASSERT_THAT(client().Command({"XADD", Key("j"), e.id, "o", o, "r", r, "h", h}), IsOk());
+  }
+  VerifyReport v = Verify();
+  EXPECT_FALSE(v.ok);
+  EXPECT_EQ(v.first_bad_sequence, 6);
+  EXPECT_THAT(v.discrepancy, HasSubstr("journal stream entry 6-0 after entry 5 is malformed"));
+  EXPECT_EQ(v.entries_checked, 5);
+  EXPECT_THAT(ledger().ReadJournal(5, 10),
+              StatusIs(absl::StatusCode::kDataLoss, HasSubstr("journal stream entry 6-0")));
+
+  // The last stream entry malformed: the write script refuses before it writes.
+  ASSERT_THAT(client().Command({"XADD", Key("j"), "11-0", "r", "x"}), IsOk());
+  EXPECT_THAT(ledger().CreateTransfers({T("after-damage", "s", "b", 1)}),
+              StatusIs(absl::StatusCode::kInternal, HasSubstr("11-0 is malformed")));
+  auto found = ledger().LookupTransfers({"after-damage"});
+  ASSERT_THAT(found, IsOk());
+  EXPECT_FALSE((*found)[0].has_value());
+  auto head = ledger().Head();
+  ASSERT_THAT(head, IsOk());
+  EXPECT_EQ(head->sequence, 10);
 }
 
 TEST_F(RedisLedgerTest, KeysShareOneHashTag) {
@@ -451,7 +666,7 @@ TEST_F(RedisLedgerTest, KeysShareOneHashTag) {
     ASSERT_TRUE(absl::StartsWith(k.str(), "iplus:{funds:all}:")) << k.str();
     suffixes.insert(k.str().substr(std::string("iplus:{funds:all}:").size()));
   }
-  EXPECT_EQ(suffixes, (std::set<std::string>{"head", "a", "t", "j", "e", "x:s", "x:a", "x:b"}));
+  EXPECT_EQ(suffixes, (std::set<std::string>{"head", "a", "t", "j", "e", "x"}));
   FakeClock clock;
   RedisLedger regional(&client(), &clock, RedisLedgerOptions{.region = "440000"});
   EXPECT_EQ(regional.prefix(), "iplus:{funds:440000}:");
@@ -459,6 +674,51 @@ TEST_F(RedisLedgerTest, KeysShareOneHashTag) {
   auto exists = client().Command({"HEXISTS", "iplus:{funds:440000}:a", "s"});
   ASSERT_THAT(exists, IsOk());
   EXPECT_EQ(exists->integer(), 1);
+}
+
+TEST_F(RedisLedgerTest, TheAccountIndexKeepsBlocksOfSixteen) {
+  // s has transfers 1, 3, 5, 7, 9; 40 more make 45: two full blocks and a tail of 13.
+  std::vector<Transfer> batch;
+  for (int i = 0; i < 40; ++i) batch.push_back(T(absl::StrCat("m", i), "s", "b", 1));
+  ASSERT_THAT(ledger().CreateTransfers(batch), IsOk());
+  auto tail = client().Command({"HGET", Key("x"), "s"});
+  ASSERT_THAT(tail, IsOk());
+  ASSERT_EQ(tail->str().size(), 8u + 8 * 13);
+  EXPECT_EQ(ReadBigEndian64(tail->str().data()), 45);
+  for (const char* block : {"s#0", "s#1"}) {
+    auto b = client().Command({"HGET", Key("x"), block});
+    ASSERT_THAT(b, IsOk());
+    EXPECT_EQ(b->str().size(), 8u * 16) << block;
+  }
+  auto none = client().Command({"HEXISTS", Key("x"), "s#2"});
+  ASSERT_THAT(none, IsOk());
+  EXPECT_EQ(none->integer(), 0);
+  // Read across the blocks and the tail, a page at a time.
+  std::vector<int64_t> seqs;
+  AccountTransfersQuery q{.account_id = "s", .page_size = 7};
+  for (int page = 0; page < 10; ++page) {
+    auto p = ledger().ListAccountTransfers(q);
+    ASSERT_THAT(p, IsOk());
+    for (const Transfer& t : p->transfers) seqs.push_back(t.journal_sequence);
+    if (p->next_start_ns == 0) break;
+    q.start_ns = p->next_start_ns;
+  }
+  std::vector<int64_t> want = {1, 3, 5, 7, 9};
+  for (int64_t s = 11; s <= 50; ++s) want.push_back(s);
+  EXPECT_EQ(seqs, want);
+  // A damaged block or tail is an error, not a silently short history.
+  ASSERT_THAT(client().Command({"HSET", Key("x"), "s#1", "short"}), IsOk());
+  EXPECT_THAT(ledger().ListAccountTransfers({.account_id = "s", .page_size = 100}),
+              StatusIs(absl::StatusCode::kInternal, HasSubstr("s#1 is malformed")));
+  ASSERT_THAT(client().Command({"HSET", Key("x"), "s", tail->str().substr(0, 8 * 13)}), IsOk());
+  EXPECT_THAT(ledger().ListAccountTransfers({.account_id = "s", .page_size = 100}),
+              StatusIs(absl::StatusCode::kInternal, HasSubstr("tail s is malformed")));
+  // The write refuses it too, before it writes anything.
+  EXPECT_THAT(ledger().CreateTransfers({T("after-damage", "s", "b", 1)}),
+              StatusIs(absl::StatusCode::kDataLoss, HasSubstr("account index of s")));
+  auto found = ledger().LookupTransfers({"after-damage"});
+  ASSERT_THAT(found, IsOk());
+  EXPECT_FALSE((*found)[0].has_value());
 }
 
 TEST_F(RedisLedgerTest, ConcurrentCallsInOneProcessShareWrites) {
