@@ -10,9 +10,9 @@ BUILD_DIR=${IPLUS_BUILD_DIR:-build}
 # Unit tests first: they are fast and need no server.
 ctest --test-dir "$BUILD_DIR" -L unit --output-on-failure -j "$(nproc)"
 ctest --test-dir "$BUILD_DIR" -LE unit --output-on-failure
-# Each libFuzzer target for IPLUS_FUZZ_SECONDS (default 60) from its seed corpus;
+# Each libFuzzer target for IPLUS_FUZZ_SECONDS (default 40) from its seed corpus;
 # fuzz/run.sh builds them with clang into build-fuzz/ first. 0 skips fuzzing.
-FUZZ_SECONDS=${IPLUS_FUZZ_SECONDS:-60}
+FUZZ_SECONDS=${IPLUS_FUZZ_SECONDS:-40}
 if [ "$FUZZ_SECONDS" -gt 0 ]; then
   ./fuzz/run.sh "$FUZZ_SECONDS"
 fi
