@@ -1137,19 +1137,22 @@ grpc::Status FundsServiceImpl::CreateTransfers(grpc::ServerContext*,
   return grpc::Status::OK;
 }
 
-grpc::Status FundsServiceImpl::LookupAccounts(grpc::ServerContext*,
-                                              const v1::LookupAccountsRequest* req,
-                                              v1::LookupAccountsResponse* resp) {
-  if (absl::Status s = CheckBatchSize("ids", req->ids_size(), true); !s.ok()) {
+namespace {
+
+// LookupAccounts and LookupTransfers: the found items in request order, and the ids not
+// found. `lookup` is the ledger's batch lookup; `add` appends one item to the response.
+template <typename Req, typename Resp, typename Lookup, typename Add>
+grpc::Status LookupByIds(const Req& req, Resp* resp, Lookup lookup, Add add) {
+  if (absl::Status s = CheckBatchSize("ids", req.ids_size(), true); !s.ok()) {
     return ToGrpcStatus(s);
   }
-  std::vector<std::string> ids(req->ids().begin(), req->ids().end());
+  std::vector<std::string> ids(req.ids().begin(), req.ids().end());
   if (ids.empty()) return grpc::Status::OK;
-  auto found = ledger_->LookupAccounts(ids);
+  auto found = lookup(ids);
   if (!found.ok()) return ToGrpcStatus(found.status());
   for (size_t i = 0; i < ids.size(); ++i) {
     if ((*found)[i]) {
-      ToProto(*(*found)[i], resp->add_accounts());
+      ToProto(*(*found)[i], add(resp));
     } else {
       resp->add_missing_ids(ids[i]);
     }
@@ -1157,24 +1160,24 @@ grpc::Status FundsServiceImpl::LookupAccounts(grpc::ServerContext*,
   return grpc::Status::OK;
 }
 
+}  // namespace
+
+grpc::Status FundsServiceImpl::LookupAccounts(grpc::ServerContext*,
+                                              const v1::LookupAccountsRequest* req,
+                                              v1::LookupAccountsResponse* resp) {
+  return LookupByIds(
+      *req, resp,
+      [this](const std::vector<std::string>& ids) { return ledger_->LookupAccounts(ids); },
+      [](v1::LookupAccountsResponse* r) { return r->add_accounts(); });
+}
+
 grpc::Status FundsServiceImpl::LookupTransfers(grpc::ServerContext*,
                                                const v1::LookupTransfersRequest* req,
                                                v1::LookupTransfersResponse* resp) {
-  if (absl::Status s = CheckBatchSize("ids", req->ids_size(), true); !s.ok()) {
-    return ToGrpcStatus(s);
-  }
-  std::vector<std::string> ids(req->ids().begin(), req->ids().end());
-  if (ids.empty()) return grpc::Status::OK;
-  auto found = ledger_->LookupTransfers(ids);
-  if (!found.ok()) return ToGrpcStatus(found.status());
-  for (size_t i = 0; i < ids.size(); ++i) {
-    if ((*found)[i]) {
-      ToProto(*(*found)[i], resp->add_transfers());
-    } else {
-      resp->add_missing_ids(ids[i]);
-    }
-  }
-  return grpc::Status::OK;
+  return LookupByIds(
+      *req, resp,
+      [this](const std::vector<std::string>& ids) { return ledger_->LookupTransfers(ids); },
+      [](v1::LookupTransfersResponse* r) { return r->add_transfers(); });
 }
 
 grpc::Status FundsServiceImpl::ListAccountTransfers(grpc::ServerContext*,
